@@ -1,0 +1,63 @@
+/**
+ * The contract between Cascade and its ephemeral builder: the job it is given
+ * (on stdin, locally; in the task's environment, on AWS) and the reports it
+ * sends back (JSON lines on file descriptor 3). Secrets travel only here,
+ * never on a command line or in a log.
+ */
+import { z } from "zod";
+
+export const NameValue = z.object({ name: z.string(), value: z.string() });
+
+export const RegistryAuth = z.union([
+  z.object({ username: z.string(), password: z.string() }),
+  z.object({ token: z.string() }),
+]);
+
+export const BuilderJob = z.object({
+  buildName: z.string(),
+  namespace: z.string(),
+  buildConfig: z.string(),
+  source: z.object({
+    uri: z.string(),
+    /** Branch or tag to fetch when `commit` is absent; also recorded in labels. */
+    ref: z.string().optional(),
+    commit: z.string().optional(),
+    contextDir: z.string().optional(),
+    /** Inline Dockerfile (`spec.source.dockerfile`): replaces the file in contextDir. */
+    dockerfile: z.string().optional(),
+  }),
+  strategy: z.object({
+    type: z.literal("Docker"),
+    dockerfilePath: z.string().default("Dockerfile"),
+    /** `dockerStrategy.from`, resolved to an image reference: replaces the last FROM. */
+    from: z.string().optional(),
+    buildArgs: z.array(NameValue).default([]),
+    env: z.array(NameValue).default([]),
+    noCache: z.boolean().default(false),
+  }),
+  output: z.object({
+    /** Image references to push (name:tag), the first being the primary. */
+    images: z.array(z.string()).min(1),
+    imageLabels: z.array(z.object({ name: z.string(), value: z.string().optional() })).default([]),
+  }),
+  /** Credentials per registry host (`host[:port]`). */
+  registryAuth: z.record(z.string(), RegistryAuth).default({}),
+  /** Registry hosts reached over plain http (loopback registries). */
+  insecureRegistries: z.array(z.string()).default([]),
+});
+export type BuilderJob = z.infer<typeof BuilderJob>;
+export type BuilderJobInput = z.input<typeof BuilderJob>;
+
+export const BuilderReport = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("source"),
+    commit: z.string(),
+    author: z.string().optional(),
+    date: z.string().optional(),
+    message: z.string().optional(),
+  }),
+  z.object({ type: z.literal("bases"), bases: z.array(z.object({ name: z.string(), digest: z.string().optional() })) }),
+  z.object({ type: z.literal("pushed"), image: z.string(), digest: z.string(), tags: z.array(z.string()) }),
+  z.object({ type: z.literal("failed"), reason: z.string(), message: z.string() }),
+]);
+export type BuilderReport = z.infer<typeof BuilderReport>;

@@ -1,0 +1,127 @@
+/**
+ * The ephemeral builder: the program that runs as an unprivileged user, in a
+ * work folder of its own, for exactly one build. It reads its job (JSON) on
+ * stdin, fetches the source with git, builds with rootless buildah in storage
+ * made for this build, pushes by digest, reports (JSON lines on fd 3, or on
+ * stdout prefixed `::cascade::` when fd 3 is absent) and removes its storage.
+ *
+ * Usage: node cascade-builder.mjs WORKDIR < job.json
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import { closeSync, fstatSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { DistributionClient } from "../adapters/registry/distribution-client.js";
+import { dockerBuild } from "./docker-build.js";
+import { exec, StepFailed, type LogSink } from "./exec.js";
+import { BuilderJob, type BuilderReport } from "./job.js";
+import { fetchSource } from "./source.js";
+
+const REPORT_FD = 3;
+
+function reporter(): (r: BuilderReport) => void {
+  let fdOpen = false;
+  try {
+    fstatSync(REPORT_FD);
+    fdOpen = true;
+  } catch {
+    fdOpen = false;
+  }
+  return (r) => {
+    const line = JSON.stringify(r) + "\n";
+    if (fdOpen) writeSync(REPORT_FD, line);
+    else process.stdout.write(`::cascade::${line}`);
+  };
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function authJson(job: BuilderJob): string {
+  const auths: Record<string, { auth?: string; identitytoken?: string }> = {};
+  for (const [host, cred] of Object.entries(job.registryAuth)) {
+    auths[host] =
+      "token" in cred
+        ? { identitytoken: cred.token }
+        : { auth: Buffer.from(`${cred.username}:${cred.password}`).toString("base64") };
+  }
+  return JSON.stringify({ auths });
+}
+
+function registriesConf(job: BuilderJob): string {
+  return [
+    "unqualified-search-registries = []",
+    ...job.insecureRegistries.map((h) => `\n[[registry]]\nlocation = ${JSON.stringify(h)}\ninsecure = true`),
+  ].join("\n");
+}
+
+export async function runBuilder(workDir: string, jobText: string, log: LogSink, report: (r: BuilderReport) => void) {
+  const job = BuilderJob.parse(JSON.parse(jobText));
+  const storage = join(workDir, "storage");
+  const runroot = join(workDir, "runroot");
+  await mkdir(storage, { recursive: true, mode: 0o700 });
+  await mkdir(runroot, { recursive: true, mode: 0o700 });
+  const authFile = join(workDir, "auth.json");
+  await writeFile(authFile, authJson(job), { mode: 0o600 });
+  const regConf = join(workDir, "registries.conf");
+  await writeFile(regConf, registriesConf(job));
+  const buildahEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    CONTAINERS_REGISTRIES_CONF: regConf,
+    BUILDAH_ISOLATION: "chroot",
+    REGISTRY_AUTH_FILE: authFile,
+  };
+  const storageFlags = ["--root", storage, "--runroot", runroot, "--storage-driver", "vfs"];
+  const registry = new DistributionClient({
+    credentialsFor: (host: string) => job.registryAuth[host],
+    insecureHosts: job.insecureRegistries,
+  });
+  try {
+    const src = await fetchSource(job.source, join(workDir, "src"), log);
+    report({ type: "source", commit: src.commit, author: src.author, date: src.date, message: src.message });
+    const result = await dockerBuild(
+      job,
+      src,
+      workDir,
+      { storageFlags, env: buildahEnv, authFile },
+      async (ref) => (await registry.resolveDigest(ref)).digest,
+      log,
+      (bases) => report({ type: "bases", bases }),
+    );
+    report({ type: "pushed", image: result.image, digest: result.digest, tags: result.tags });
+    return 0;
+  } catch (e) {
+    const failed =
+      e instanceof StepFailed ? { reason: e.reason, message: e.message } : { reason: "BuilderError", message: String((e as Error)?.message ?? e) };
+    log(`error: ${failed.message}`);
+    report({ type: "failed", ...failed });
+    return 1;
+  } finally {
+    // Storage made by rootless buildah holds files owned by sub-uids: remove it inside the user namespace.
+    const rm = await exec("buildah", ["unshare", "rm", "-rf", storage, runroot], { env: buildahEnv, log, quiet: true });
+    if (rm.code !== 0) log(`warning: could not remove build storage ${storage}`);
+  }
+}
+
+async function main() {
+  const workDir = process.argv[2];
+  if (!workDir) {
+    process.stderr.write("usage: cascade-builder WORKDIR < job.json\n");
+    process.exit(2);
+  }
+  const log: LogSink = (line) => process.stdout.write(line + "\n");
+  const report = reporter();
+  const code = await runBuilder(workDir, await readStdin(), log, report);
+  try {
+    closeSync(REPORT_FD);
+  } catch {
+    /* fd 3 was not given */
+  }
+  process.exitCode = code;
+}
+
+if (process.argv[1] && /cascade-builder\.m?js$|builder[\\/]main\.(js|ts)$/.test(process.argv[1])) {
+  void main();
+}

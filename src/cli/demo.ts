@@ -1,0 +1,186 @@
+/**
+ * `cascade demo`: the whole story on this machine, with no internet.
+ * 1. start the local stack (registry, store, API, worker) on free ports;
+ * 2. register a subscriber that receives and verifies the CloudEvents;
+ * 3. build a base image from Debian's busybox-static, through Cascade;
+ * 4. create a git repository with an app whose Dockerfile is FROM that base,
+ *    apply its BuildConfig, and `git push`: the repository's hook delivers a
+ *    signed GitHub push to /hooks/github;
+ * 5. follow the build, run the image once rootless, print a summary.
+ */
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { pino } from "pino";
+import { findFreePort } from "../adapters/local/registry-process.js";
+import { cloneRepo, commitFiles, initBareRepo, push } from "../adapters/local/git-repo.js";
+import { runImage } from "../adapters/local/run-image.js";
+import type { Build } from "../core/build.js";
+import { CascadeError } from "../core/errors.js";
+import { applyConfigs } from "../runtime/configs.js";
+import { startLocal, type LocalCascade } from "../runtime/local.js";
+import { startEventCollector } from "./event-collector.js";
+import type { Settings } from "./util.js";
+
+const BUSYBOX = "/bin/busybox";
+
+export function demoConfigs(opts: { registry: string; baseRepo: string; appRepo: string; secret: string }) {
+  return [
+    {
+      apiVersion: "build.openshift.io/v1",
+      kind: "BuildConfig",
+      metadata: { name: "base", namespace: "demo" },
+      spec: {
+        source: { type: "Git", git: { uri: opts.baseRepo, ref: "main" } },
+        strategy: { type: "Docker", dockerStrategy: {} },
+        output: { to: { kind: "DockerImage", name: `${opts.registry}/demo/base:latest` } },
+        triggers: [{ type: "GitHub", github: { secret: opts.secret } }],
+      },
+    },
+    {
+      apiVersion: "build.openshift.io/v1",
+      kind: "BuildConfig",
+      metadata: { name: "hello", namespace: "demo" },
+      spec: {
+        source: { type: "Git", git: { uri: opts.appRepo, ref: "main" } },
+        strategy: { type: "Docker", dockerStrategy: { buildArgs: [{ name: "GREETING", value: "Hello from Cascade" }] } },
+        output: {
+          to: { kind: "DockerImage", name: `${opts.registry}/demo/hello:latest` },
+          imageLabels: [{ name: "org.opencontainers.image.title", value: "hello" }],
+        },
+        triggers: [{ type: "GitHub", github: { secret: opts.secret } }],
+      },
+    },
+  ];
+}
+
+export const BASE_DOCKERFILE = `FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+CMD ["/bin/sh"]
+`;
+
+export function appFiles(registry: string, message = "hello, world") {
+  return {
+    Dockerfile: `ARG BASE=${registry}/demo/base:latest
+FROM $BASE
+ARG GREETING=Hello
+COPY hello.sh /app/hello.sh
+RUN chmod 0755 /app/hello.sh && echo "$GREETING" > /app/greeting
+USER 1001
+CMD ["/app/hello.sh"]
+`,
+    "hello.sh": `#!/bin/sh
+echo "$(cat /app/greeting): ${message}"
+echo "built from commit $OPENSHIFT_BUILD_COMMIT by $OPENSHIFT_BUILD_NAME"
+`,
+  };
+}
+
+async function waitForBuild(app: LocalCascade, ns: string, name: string, after: number, progress: (s: string) => void): Promise<Build> {
+  const started = Date.now();
+  let last = "";
+  for (;;) {
+    const [b] = await app.store.listBuilds({ namespace: ns, buildConfig: name, limit: 1 });
+    if (b && b.number > after) {
+      if (b.phase !== last) progress(`  ${b.namespace}/${b.id}: ${b.phase} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+      last = b.phase;
+      if (["Complete", "Failed", "Error", "Cancelled"].includes(b.phase)) return b;
+    }
+    if (Date.now() - started > 300_000) throw new CascadeError("DemoTimeout", `build of ${ns}/${name} did not finish in 5 minutes`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function runDemo(cfg: Settings): Promise<number> {
+  const t0 = Date.now();
+  const say = (s: string) => process.stdout.write(`${s}\n`);
+  const step = (n: number, s: string) => say(`\n[${n}/5] ${s}  (+${((Date.now() - t0) / 1000).toFixed(1)}s)`);
+  if (!existsSync(BUSYBOX)) throw new CascadeError("DemoMissingBusybox", `${BUSYBOX} not found; install Debian's busybox-static`);
+
+  const home = join(cfg.home, "demo");
+  rmSync(home, { recursive: true, force: true });
+  step(1, "Starting the local stack: SQLite store, Distribution registry, API, rootless builder");
+  const log = pino({ level: process.env.CASCADE_LOG_LEVEL ?? "warn", base: undefined }, pino.destination(2));
+  const app = await startLocal({ home, port: 0, registryPort: process.env.CASCADE_REGISTRY_PORT ? cfg.registryPort : await findFreePort(), log });
+  const collector = await startEventCollector();
+  try {
+    say(`  API ${app.url}, registry ${app.registry.hostPort} (htpasswd auth), home ${home}`);
+    say(`  builds run as "${app.identity.name}" (uid ${app.identity.uid}) with rootless buildah, chroot isolation, fresh storage each`);
+    step(2, "Subscribing to Cascade's CloudEvents");
+    const subSecret = randomBytes(16).toString("hex");
+    await app.store.addSubscriber({ url: collector.url, secret: subSecret, mode: "binary" }, new Date().toISOString());
+    collector.secret = subSecret;
+    say(`  subscriber ${collector.url} (HMAC-signed, binary mode)`);
+
+    // Git repositories live outside CASCADE_HOME so the unprivileged builder can always read them.
+    const gitRoot = mkdtempSync(join(tmpdir(), "cascade-demo-git-"));
+    chmodSync(gitRoot, 0o755);
+    const secret = randomBytes(16).toString("hex");
+    const hookUrl = `${app.url}/hooks/github`;
+    const baseBare = initBareRepo(join(gitRoot, "base.git"), { url: hookUrl, secret });
+    const appBare = initBareRepo(join(gitRoot, "hello.git"), { url: hookUrl, secret });
+    const reg = app.registry.hostPort;
+    const deps = { store: app.store, builds: app.builds, clock: { now: () => new Date() } };
+    await applyConfigs(deps, demoConfigs({ registry: reg, baseRepo: baseBare, appRepo: appBare, secret }));
+
+    step(3, "Building the base image from Debian's busybox-static (git push -> webhook -> build)");
+    const baseWork = cloneRepo(baseBare, join(gitRoot, "work", "base"));
+    commitFiles(baseWork, { Dockerfile: BASE_DOCKERFILE, busybox: readFileSync(BUSYBOX) }, "busybox base image", { busybox: 0o755 });
+    await push(baseWork);
+    const base = await waitForBuild(app, "demo", "base", 0, say);
+    if (base.phase !== "Complete") throw new CascadeError("DemoFailed", `base build ${base.id} ${base.phase}: ${base.message ?? ""}`);
+    say(`  pushed ${base.outputs!.image}@${base.outputs!.digest}`);
+
+    step(4, "Pushing the app: a signed GitHub push from the repository's post-receive hook");
+    const appWork = cloneRepo(appBare, join(gitRoot, "work", "hello"));
+    const commit = commitFiles(appWork, appFiles(reg), "hello app", { "hello.sh": 0o755 });
+    const pushedAt = Date.now();
+    const hookOutput = await push(appWork);
+    for (const l of hookOutput.trim().split("\n").filter(Boolean)) say(`  | ${l.replace(/^remote: /, "")}`);
+    say(`  git push ${appBare} main (commit ${commit.slice(0, 12)})`);
+    const build = await waitForBuild(app, "demo", "hello", 0, say);
+    if (build.phase !== "Complete") {
+      say(readFileSync(build.logPath!, "utf8"));
+      throw new CascadeError("DemoFailed", `app build ${build.id} ${build.phase}: ${build.message ?? ""}`);
+    }
+    const webhookToDigestMs = Date.parse(build.completedAt!) - pushedAt;
+
+    step(5, "Running the built image once, rootless");
+    const image = `${build.outputs!.image.replace(/:[^:/]+$/, "")}@${build.outputs!.digest}`;
+    const ran = runImage({
+      identity: app.identity,
+      image,
+      command: ["/app/hello.sh"],
+      auth: { [reg]: app.registry.credentials },
+      insecure: [reg],
+    });
+    for (const l of (ran.stdout + ran.stderr).trim().split("\n")) say(`  | ${l}`);
+    await app.bus.kick();
+    await collector.waitFor(["cascade.build.succeeded", "cascade.image.published"], 10_000).catch(() => undefined);
+
+    const events = collector.events;
+    say("\nSummary");
+    say(`  build      ${build.namespace}/${build.id} (${build.phase}, cause ${build.causes[0]?.type}: ${build.causes[0]?.message})`);
+    say(`  commit     ${build.inputs.source?.commit}`);
+    say(`  base       ${build.inputs.bases.map((b) => `${b.name}@${b.digest}`).join(", ")}`);
+    say(`  image      ${image}`);
+    say(`  digest     ${build.outputs!.digest}`);
+    say(`  duration   build ${((build.durationMs ?? 0) / 1000).toFixed(2)}s, push to digest ${(webhookToDigestMs / 1000).toFixed(2)}s, demo ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+    say(`  events     ${events.length} delivered and verified: ${summarize(events.map((e) => e.type))}`);
+    say(`  fetch it   curl -u ${app.registry.credentials.username}:PASSWORD -H 'Accept: application/vnd.oci.image.manifest.v1+json' ${app.registry.url}/v2/demo/hello/manifests/${build.outputs!.digest}`);
+    say(`             (PASSWORD is in ${join(home, "registry", "credentials.json")})`);
+    if (ran.code !== 0) throw new CascadeError("DemoFailed", `running the image exited ${ran.code}`);
+    return 0;
+  } finally {
+    await collector.close();
+    await app.stop();
+  }
+}
+
+function summarize(types: string[]): string {
+  const counts = new Map<string, number>();
+  for (const t of types) counts.set(t, (counts.get(t) ?? 0) + 1);
+  return [...counts].map(([t, n]) => `${t.replace("cascade.", "")} x${n}`).join(", ");
+}

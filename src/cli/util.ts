@@ -1,0 +1,60 @@
+/** CLI helpers: settings from flags and environment, tables, log streaming. */
+import { resolve } from "node:path";
+import type { Build } from "../core/build.js";
+import { ValidationError } from "../core/errors.js";
+import type { Client } from "./client.js";
+
+export interface Settings {
+  home: string;
+  port: number;
+  registryPort: number;
+  url: string;
+}
+
+function port(name: string, v: string | undefined, dflt: number): number {
+  if (v === undefined || v === "") return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ValidationError(`${name} "${v}" is not a port number`);
+  return n;
+}
+
+export function settings(values: { home?: string; port?: string; "registry-port"?: string; url?: string }): Settings {
+  const p = port("--port/CASCADE_PORT", values.port ?? process.env.CASCADE_PORT, 7070);
+  return {
+    home: resolve(values.home ?? process.env.CASCADE_HOME ?? ".cascade"),
+    port: p,
+    registryPort: port("--registry-port/CASCADE_REGISTRY_PORT", values["registry-port"] ?? process.env.CASCADE_REGISTRY_PORT, 5000),
+    url: values.url ?? process.env.CASCADE_URL ?? `http://127.0.0.1:${p}`,
+  };
+}
+
+function duration(ms: number | undefined): string {
+  if (ms === undefined) return "-";
+  return ms < 10_000 ? `${(ms / 1000).toFixed(2)}s` : `${Math.round(ms / 1000)}s`;
+}
+
+export function formatBuilds(builds: Build[]): string {
+  const rows = [["BUILD", "PHASE", "REASON", "DURATION", "CAUSE", "DIGEST"]];
+  for (const b of builds) {
+    rows.push([
+      `${b.namespace}/${b.id}`,
+      b.phase,
+      b.reason ?? "",
+      duration(b.durationMs),
+      b.causes[0]?.type ?? "",
+      b.outputs?.digest ? b.outputs.digest.slice(0, 19) : "",
+    ]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+}
+
+export async function printLogStream(client: Client, id: string, follow: boolean): Promise<void> {
+  const res = await client.raw("GET", `/builds/${encodeURIComponent(id)}/log${follow ? "?follow=1" : ""}`);
+  if (!res.ok) {
+    const e = (await res.json().catch(() => ({}))) as { message?: string };
+    throw new ValidationError(e.message ?? `cannot read the log of build ${id}: HTTP ${res.status}`);
+  }
+  if (!res.body) return;
+  for await (const chunk of res.body) process.stdout.write(chunk);
+}

@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import { buildEnv, buildLabels, type LabelInput } from "./labels.js";
+
+const base: LabelInput = {
+  buildName: "web-3",
+  namespace: "team",
+  sourceUri: "https://git.example.test/team/web.git",
+  contextDir: "app",
+  commit: { id: "abc123", ref: "main", author: "Ada <ada@example.test>", date: "2026-01-02T03:04:05Z", message: "Fix bug\n\nlong body" },
+  base: { name: "docker.io/library/node:20", digest: "sha256:" + "a".repeat(64) },
+  image: "127.0.0.1:5000/team/web:latest",
+  strategy: "Docker",
+};
+
+describe("buildLabels", () => {
+  it.each([
+    ["io.openshift.build.commit.id", "abc123"],
+    ["io.openshift.build.commit.ref", "main"],
+    ["io.openshift.build.commit.message", "Fix bug"],
+    ["io.openshift.build.source-location", "https://git.example.test/team/web.git"],
+    ["io.openshift.build.source-context-dir", "app"],
+    ["io.openshift.build.name", "web-3"],
+    ["io.openshift.build.namespace", "team"],
+    ["org.opencontainers.image.revision", "abc123"],
+    ["org.opencontainers.image.base.name", "docker.io/library/node:20"],
+    ["org.opencontainers.image.base.digest", "sha256:" + "a".repeat(64)],
+  ])("sets %s", (key, value) => {
+    expect(new Map(buildLabels(base)).get(key)).toBe(value);
+  });
+
+  it("is sorted by key, so output is byte-stable", () => {
+    const keys = buildLabels(base).map(([k]) => k);
+    expect(keys).toEqual([...keys].sort());
+  });
+
+  it("lets imageLabels override computed labels", () => {
+    const m = new Map(buildLabels({ ...base, imageLabels: [{ name: "io.openshift.build.commit.ref", value: "x" }, { name: "team", value: "a" }] }));
+    expect(m.get("io.openshift.build.commit.ref")).toBe("x");
+    expect(m.get("team")).toBe("a");
+  });
+
+  it("omits Docker-only labels for other strategies and empty values", () => {
+    const m = new Map(buildLabels({ ...base, strategy: "Source", contextDir: "", commit: undefined }));
+    expect(m.has("io.openshift.build.name")).toBe(false);
+    expect(m.has("io.openshift.build.source-context-dir")).toBe(false);
+    expect(m.has("org.opencontainers.image.revision")).toBe(false);
+  });
+});
+
+describe("buildEnv", () => {
+  it("names the build, namespace, source, ref and commit", () => {
+    expect(buildEnv({ buildName: "web-3", namespace: "team", sourceUri: "u", ref: "main", commit: "abc" })).toEqual([
+      ["OPENSHIFT_BUILD_NAME", "web-3"],
+      ["OPENSHIFT_BUILD_NAMESPACE", "team"],
+      ["OPENSHIFT_BUILD_SOURCE", "u"],
+      ["OPENSHIFT_BUILD_REFERENCE", "main"],
+      ["OPENSHIFT_BUILD_COMMIT", "abc"],
+    ]);
+  });
+});

@@ -1,0 +1,82 @@
+/**
+ * Which BuildConfigs a git ref event asks to build: same repository (URLs
+ * normalised, so https, ssh and scp-like forms are equal), a trigger for the
+ * provider, and the BuildConfig's branch (or, when it names none, the
+ * repository's default branch from the payload). Deleted refs start nothing.
+ * Pure: every BuildConfig considered comes back with a reason.
+ */
+import type { BuildConfig } from "./buildconfig.js";
+import type { GitProvider, GitRefEvent } from "./events-in.js";
+import { sameRepository } from "./git-url.js";
+
+export interface GitMatchResult {
+  /** BuildConfigs of the same repository that have a trigger for this provider. */
+  candidates: BuildConfig[];
+  /** Candidates whose ref matches: each should build. */
+  matched: { config: BuildConfig; reason: string }[];
+  /** Candidates that do not build, and why. */
+  skipped: { config: BuildConfig; reason: string }[];
+}
+
+const TRIGGER_TYPE: Record<GitProvider, string> = {
+  github: "GitHub",
+  gitlab: "GitLab",
+  bitbucket: "Bitbucket",
+  gitea: "GitHub", // Gitea and Forgejo send GitHub-compatible payloads to GitHub triggers
+  generic: "Generic",
+};
+
+export function hasTrigger(config: BuildConfig, provider: GitProvider): boolean {
+  const want = TRIGGER_TYPE[provider];
+  return (config.spec.triggers ?? []).some((t) => t.type === want);
+}
+
+export function sourceRepository(config: BuildConfig): string | undefined {
+  return config.spec.source?.git?.uri;
+}
+
+export function repositoryMatches(config: BuildConfig, urls: readonly string[]): boolean {
+  const uri = sourceRepository(config);
+  if (!uri) return false;
+  return urls.some((u) => {
+    try {
+      return sameRepository(u, uri);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** The ref a BuildConfig builds, with `refs/heads/` or `refs/tags/` stripped. */
+export function configRef(config: BuildConfig): string | undefined {
+  const ref = config.spec.source?.git?.ref;
+  if (!ref) return undefined;
+  return ref.replace(/^refs\/(heads|tags)\//, "");
+}
+
+export function matchGitEvent(event: GitRefEvent, configs: readonly BuildConfig[]): GitMatchResult {
+  const candidates = configs.filter((c) => hasTrigger(c, event.provider) && repositoryMatches(c, event.repository.urls));
+  const matched: GitMatchResult["matched"] = [];
+  const skipped: GitMatchResult["skipped"] = [];
+  for (const config of candidates) {
+    if (event.deleted) {
+      skipped.push({ config, reason: `${event.refType} "${event.refName}" was deleted; a deleted ref starts nothing` });
+      continue;
+    }
+    const want = configRef(config) ?? event.repository.defaultBranch;
+    if (event.refType === "branch") {
+      if (want === undefined) {
+        skipped.push({ config, reason: `no spec.source.git.ref and the payload names no default branch` });
+      } else if (want === event.refName) {
+        matched.push({ config, reason: `push to branch "${event.refName}"` });
+      } else {
+        skipped.push({ config, reason: `branch "${event.refName}" does not match ref "${want}"` });
+      }
+    } else if (configRef(config) === event.refName) {
+      matched.push({ config, reason: `tag "${event.refName}" is the configured ref` });
+    } else {
+      skipped.push({ config, reason: `tag "${event.refName}" does not match ref "${want ?? "(default branch)"}"` });
+    }
+  }
+  return { candidates, matched, skipped };
+}

@@ -1,0 +1,97 @@
+/**
+ * Store port: BuildConfigs, builds, the durable build queue, webhook
+ * deliveries (idempotency), subscribers and the event outbox. The SQLite
+ * adapter serves the local runtime; a DynamoDB adapter serves AWS.
+ */
+import type { Build, BuildCause, BuildInputs, BuildPhase } from "../core/build.js";
+import type { BuildConfig } from "../core/buildconfig.js";
+
+export interface StoredBuildConfig {
+  config: BuildConfig;
+  /** Number of the last build created for this BuildConfig (OpenShift's status.lastVersion). */
+  lastVersion: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface BuildRequest {
+  namespace: string;
+  buildConfig: string;
+  causes: BuildCause[];
+  inputs: BuildInputs;
+}
+
+export interface Delivery {
+  provider: string;
+  id: string;
+}
+
+export interface Subscriber {
+  id: string;
+  url: string;
+  /** HMAC key for the `X-Cascade-Signature-256` header. */
+  secret: string;
+  mode: "binary" | "structured";
+  createdAt: string;
+}
+
+export interface OutboxDelivery {
+  seq: number;
+  eventId: string;
+  subscriberId: string;
+  /** The CloudEvent as its structured JSON form. */
+  event: string;
+  attempts: number;
+  nextAttemptAt: string;
+}
+
+export interface BuildFilter {
+  namespace?: string;
+  buildConfig?: string;
+  phases?: BuildPhase[];
+  limit?: number;
+}
+
+export interface Store {
+  putBuildConfig(config: BuildConfig, now: string): Promise<{ created: boolean; stored: StoredBuildConfig }>;
+  getBuildConfig(namespace: string, name: string): Promise<StoredBuildConfig | undefined>;
+  listBuildConfigs(): Promise<StoredBuildConfig[]>;
+
+  /**
+   * Atomically: record the delivery (if given), take the next build number of
+   * each BuildConfig and queue the builds in phase New. A delivery already
+   * seen returns the builds it queued the first time, with `duplicate: true`.
+   */
+  enqueueBuilds(
+    requests: BuildRequest[],
+    opts: { now: string; delivery?: Delivery; logDir: string },
+  ): Promise<{ builds: Build[]; duplicate: boolean }>;
+  /** Record a delivery that queued nothing, so that a redelivery is recognised. */
+  recordDelivery(delivery: Delivery, now: string): Promise<{ duplicate: boolean; buildIds: string[] }>;
+
+  getBuild(namespace: string, id: string): Promise<Build | undefined>;
+  /** Find a build by id across namespaces (`ns/id` also accepted). */
+  findBuild(ref: string): Promise<Build | undefined>;
+  listBuilds(filter?: BuildFilter): Promise<Build[]>;
+
+  /**
+   * Take the next queued build that may start now (global limit `maxActive`,
+   * `Serial` allows one active build per BuildConfig) and move it to Pending.
+   */
+  claimNextBuild(now: string, maxActive: number): Promise<Build | undefined>;
+  /** Update a build; with `ifPhase`, only when its phase is one of those (else ConflictError). */
+  updateBuild(namespace: string, id: string, patch: Partial<Build>, ifPhase?: BuildPhase[]): Promise<Build>;
+  /** Builds left Pending or Running by a process that stopped: put them back in the queue. */
+  requeueInterrupted(now: string): Promise<Build[]>;
+
+  addSubscriber(sub: Omit<Subscriber, "id" | "createdAt">, now: string): Promise<Subscriber>;
+  listSubscribers(): Promise<Subscriber[]>;
+  /** Queue an event for every current subscriber. */
+  enqueueEvent(eventId: string, event: string, now: string): Promise<number>;
+  dueDeliveries(now: string, limit: number): Promise<OutboxDelivery[]>;
+  markDelivered(seq: number, now: string): Promise<void>;
+  markDeliveryFailed(seq: number, error: string, nextAttemptAt: string | undefined): Promise<void>;
+  deliveredEvents(subscriberId?: string): Promise<number>;
+
+  close(): Promise<void>;
+}

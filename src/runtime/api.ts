@@ -1,0 +1,133 @@
+/**
+ * Cascade's HTTP routes (DESIGN.md section 3): webhooks, builds, BuildConfigs,
+ * subscribers. One router serves the local server and API Gateway.
+ */
+import { randomBytes } from "node:crypto";
+import type { Logger } from "pino";
+import { NotFoundError, ValidationError } from "../core/errors.js";
+import type { Clock } from "../ports/clock.js";
+import type { Store } from "../ports/store.js";
+import type { Builds } from "./builds.js";
+import { applyConfigs } from "./configs.js";
+import { json, type HttpRequest, type HttpResponse } from "./http.js";
+import { errorResponse, handleGeneric, handleGitHub } from "./ingest.js";
+
+export interface ApiDeps {
+  store: Store;
+  builds: Builds;
+  clock: Clock;
+  log: Logger;
+}
+
+type Handler = (deps: ApiDeps, req: HttpRequest, params: string[]) => Promise<HttpResponse>;
+
+function body(req: HttpRequest): Record<string, unknown> {
+  if (req.body.length === 0) return {};
+  try {
+    const v = JSON.parse(req.body.toString("utf8")) as unknown;
+    if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error("not an object");
+    return v as Record<string, unknown>;
+  } catch {
+    throw new ValidationError("request body must be a JSON object");
+  }
+}
+
+async function findBuildOr404(deps: ApiDeps, ref: string) {
+  const b = await deps.store.findBuild(decodeURIComponent(ref));
+  if (!b) throw new NotFoundError(`build "${decodeURIComponent(ref)}" not found`);
+  return b;
+}
+
+const routes: [string, RegExp, Handler][] = [
+  ["GET", /^\/healthz$/, async () => json(200, { status: "ok" })],
+  ["POST", /^\/hooks\/github$/, (d, r) => handleGitHub(d, r)],
+  ["POST", /^\/hooks\/generic\/([^/]+)\/([^/]+)$/, (d, r, [ns, name]) => handleGeneric(d, r, ns!, name!)],
+  [
+    "POST",
+    /^\/apis\/build\.openshift\.io\/v1\/namespaces\/([^/]+)\/buildconfigs\/([^/]+)\/webhooks\/([^/]+)\/generic$/,
+    (d, r, [ns, name, secret]) => handleGeneric(d, r, ns!, name!, decodeURIComponent(secret!)),
+  ],
+  [
+    "GET",
+    /^\/builds$/,
+    async (d, r) => {
+      const limit = Number(r.query.get("limit") ?? 100);
+      const builds = await d.store.listBuilds({
+        ...(r.query.get("namespace") ? { namespace: r.query.get("namespace")! } : {}),
+        ...(r.query.get("buildconfig") ? { buildConfig: r.query.get("buildconfig")! } : {}),
+        limit: Number.isFinite(limit) && limit > 0 ? limit : 100,
+      });
+      return json(200, { builds });
+    },
+  ],
+  ["GET", /^\/builds\/([^/]+(?:\/[^/]+)?)$/, async (d, _r, [id]) => json(200, await findBuildOr404(d, id!))],
+  ["POST", /^\/builds\/([^/]+(?:\/[^/]+)?)\/cancel$/, async (d, _r, [id]) => json(202, await d.builds.cancel(decodeURIComponent(id!)))],
+  ["GET", /^\/buildconfigs$/, async (d) => json(200, { buildconfigs: await d.store.listBuildConfigs() })],
+  [
+    "POST",
+    /^\/buildconfigs$/,
+    async (d, r) => {
+      const b = body(r);
+      const items = Array.isArray(b.items) ? b.items : [b];
+      return json(200, { results: await applyConfigs(d, items) });
+    },
+  ],
+  [
+    "POST",
+    /^\/buildconfigs\/([^/]+)\/([^/]+)\/instantiate$/,
+    async (d, r, [ns, name]) => {
+      const b = body(r);
+      const build = await d.builds.startBuild(ns!, name!, {
+        ...(typeof b.commit === "string" ? { commit: b.commit } : {}),
+        ...(typeof b.ref === "string" ? { ref: b.ref } : {}),
+        ...(typeof b.message === "string" ? { message: b.message } : {}),
+      });
+      return json(201, build);
+    },
+  ],
+  [
+    "POST",
+    /^\/subscribers$/,
+    async (d, r) => {
+      const b = body(r);
+      if (typeof b.url !== "string") throw new ValidationError("url: expected an http(s) URL");
+      let url: URL;
+      try {
+        url = new URL(b.url);
+      } catch {
+        throw new ValidationError(`url "${b.url}" is not a valid URL`);
+      }
+      if (url.protocol !== "http:" && url.protocol !== "https:") throw new ValidationError(`url "${b.url}": only http and https are supported`);
+      const mode = b.mode === undefined ? "binary" : b.mode;
+      if (mode !== "binary" && mode !== "structured") throw new ValidationError(`mode "${String(mode)}": expected binary or structured`);
+      const secret = typeof b.secret === "string" && b.secret ? b.secret : randomBytes(24).toString("hex");
+      const sub = await d.store.addSubscriber({ url: url.toString(), secret, mode }, d.clock.now().toISOString());
+      return json(201, sub);
+    },
+  ],
+  [
+    "GET",
+    /^\/subscribers$/,
+    async (d) => json(200, { subscribers: (await d.store.listSubscribers()).map(({ secret: _s, ...rest }) => rest) }),
+  ],
+];
+
+export async function route(deps: ApiDeps, req: HttpRequest): Promise<HttpResponse> {
+  try {
+    let pathMatched = false;
+    for (const [method, re, handler] of routes) {
+      const m = re.exec(req.path);
+      if (!m) continue;
+      pathMatched = true;
+      if (method !== req.method) continue;
+      return await handler(deps, req, m.slice(1));
+    }
+    return pathMatched
+      ? json(405, { error: "MethodNotAllowed", message: `${req.method} is not allowed on ${req.path}` })
+      : json(404, { error: "NotFound", message: `no route for ${req.method} ${req.path}` });
+  } catch (e) {
+    const res = errorResponse(e);
+    if (res.status >= 500) deps.log.error({ err: e, path: req.path }, "request failed");
+    return res;
+  }
+}

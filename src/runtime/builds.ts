@@ -1,0 +1,324 @@
+/**
+ * The build lifecycle, shared by every runtime: queue builds, run them
+ * through the BuilderRunner, record each transition and emit its CloudEvent.
+ * Wiring (which store, bus and runner) happens in the composition roots.
+ */
+import { randomUUID } from "node:crypto";
+import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
+import { dirname } from "node:path";
+import type { Logger } from "pino";
+import type { BuilderJob } from "../builder/job.js";
+import { isTerminal, type Build, type BuildCause, type BuildInputs } from "../core/build.js";
+import type { BuildConfig, ObjectReference } from "../core/buildconfig.js";
+import { ConflictError, NotFoundError, ValidationError } from "../core/errors.js";
+import { publishedEvent, transitionEvent, type CascadeEvent } from "../core/events-out.js";
+import { parseImageRef, resolveImageStreamTag } from "../core/image-ref.js";
+import type { BuilderRunner } from "../ports/builder-runner.js";
+import type { Clock } from "../ports/clock.js";
+import type { EventBus } from "../ports/event-bus.js";
+import type { BuildRequest, Delivery, Store } from "../ports/store.js";
+
+export interface RegistryAccess {
+  /** Credentials per registry host (`host:port`). */
+  auth: Record<string, { username: string; password: string }>;
+  /** Hosts served over plain http (loopback). */
+  insecure: string[];
+  /** Registry that ImageStreamTag outputs resolve into (`host:port`). */
+  defaultRegistry?: string;
+  /** `ns/name:tag` or `name:tag` -> image reference, for ImageStreamTag inputs. */
+  imageStreams?: Record<string, string>;
+}
+
+export interface BuildsOptions {
+  store: Store;
+  bus: EventBus;
+  runner: BuilderRunner;
+  clock: Clock;
+  log: Logger;
+  /** CloudEvents `source`: this Cascade instance. */
+  source: string;
+  logDir: string;
+  registry: RegistryAccess;
+  /** Global concurrency limit. */
+  maxActive?: number;
+  /** Default completion deadline (OpenShift: one week). */
+  defaultDeadlineSeconds?: number;
+}
+
+const ONE_WEEK = 7 * 24 * 3600;
+
+export class Builds {
+  private readonly active = new Map<string, AbortController>();
+  private readonly finished = new Set<() => void>();
+  private wake: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private stopping = false;
+
+  constructor(private readonly o: BuildsOptions) {}
+
+  private now(): string {
+    return this.o.clock.now().toISOString();
+  }
+
+  private ctx() {
+    return { id: randomUUID(), source: this.o.source, time: this.now() };
+  }
+
+  async emit(build: Build): Promise<void> {
+    const events: CascadeEvent[] = [];
+    const t = transitionEvent(build, this.ctx());
+    if (t) events.push(t);
+    const p = publishedEvent(build, this.ctx());
+    if (p) events.push(p);
+    if (events.length) await this.o.bus.publish(events);
+  }
+
+  /** Queue builds (atomically with the delivery record) and emit `queued` for each. */
+  async enqueue(requests: BuildRequest[], delivery?: Delivery): Promise<{ builds: Build[]; duplicate: boolean }> {
+    const res = await this.o.store.enqueueBuilds(requests, { now: this.now(), logDir: this.o.logDir, ...(delivery ? { delivery } : {}) });
+    if (!res.duplicate) {
+      for (const b of res.builds) {
+        this.o.log.info({ build: `${b.namespace}/${b.id}`, cause: b.causes[0]?.type }, "build queued");
+        await this.emit(b);
+      }
+      this.wake?.();
+    }
+    return res;
+  }
+
+  /** A manual `start-build`: always builds, at the given commit or the tip of the configured ref. */
+  async startBuild(namespace: string, name: string, opts: { commit?: string; ref?: string; message?: string } = {}) {
+    const stored = await this.o.store.getBuildConfig(namespace, name);
+    if (!stored) throw new NotFoundError(`buildconfig "${namespace}/${name}" not found`);
+    const cause: BuildCause = {
+      type: "Manual",
+      message: opts.message ?? "Manually triggered",
+      at: this.now(),
+      ...(opts.commit ? { commit: opts.commit } : {}),
+      ...(opts.ref ? { ref: opts.ref } : {}),
+    };
+    const { builds } = await this.enqueue([
+      { namespace, buildConfig: name, causes: [cause], inputs: sourceInputs(stored.config, opts) },
+    ]);
+    return builds[0]!;
+  }
+
+  async cancel(ref: string): Promise<Build> {
+    const b = await this.o.store.findBuild(ref);
+    if (!b) throw new NotFoundError(`build "${ref}" not found`);
+    if (isTerminal(b.phase)) throw new ConflictError(`build "${b.namespace}/${b.id}" already finished (${b.phase})`);
+    const key = `${b.namespace}/${b.id}`;
+    const running = this.active.get(key);
+    if (running) {
+      running.abort(new Error("cancelled"));
+      return b;
+    }
+    const now = this.now();
+    const next = await this.o.store.updateBuild(
+      b.namespace,
+      b.id,
+      { phase: "Cancelled", reason: "Cancelled", message: "Cancelled before it started", completedAt: now },
+      ["New", "Pending"],
+    );
+    await this.emit(next);
+    return next;
+  }
+
+  /** Start the worker loop: claim queued builds up to the concurrency limit and run them. */
+  start(): void {
+    if (this.loop) return;
+    this.stopping = false;
+    this.loop = (async () => {
+      for (await this.o.store.requeueInterrupted(this.now()); !this.stopping; ) {
+        const build = await this.o.store.claimNextBuild(this.now(), this.o.maxActive ?? 2);
+        if (build) {
+          void this.execute(build).catch((e) => this.o.log.error({ err: e, build: build.id }, "build execution failed"));
+          continue;
+        }
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, 1000);
+          this.wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+        this.wake = undefined;
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.loop;
+    this.loop = undefined;
+    for (const c of this.active.values()) c.abort(new Error("shutting down"));
+    while (this.active.size > 0) await new Promise<void>((r) => this.finished.add(r));
+  }
+
+  /** Resolve an ObjectReference (DockerImage or ImageStreamTag) to an image reference. */
+  resolveRef(ref: ObjectReference, namespace: string): string {
+    if (ref.kind === "DockerImage") return ref.name;
+    if (ref.kind === "ImageStreamTag") {
+      const map = this.o.registry.imageStreams ?? {};
+      const ns = ref.namespace ?? namespace;
+      if (map[`${ns}/${ref.name}`] || map[ref.name]) return resolveImageStreamTag(ref.name, ns, map);
+      if (this.o.registry.defaultRegistry) {
+        const [name, tag = "latest"] = ref.name.split(":");
+        return `${this.o.registry.defaultRegistry}/${ns}/${name}:${tag}`;
+      }
+      return resolveImageStreamTag(ref.name, ns, map);
+    }
+    throw new ValidationError(`${ref.kind} "${ref.name}": only DockerImage and ImageStreamTag references are supported`);
+  }
+
+  /** The builder job for a build of a BuildConfig. */
+  jobFor(build: Build, config: BuildConfig): BuilderJob {
+    const git = config.spec.source?.git;
+    const src = build.inputs.source;
+    if (!git?.uri || !src) throw new ValidationError(`buildconfig "${build.namespace}/${build.buildConfig}": spec.source.git.uri is required`);
+    const docker = config.spec.strategy?.dockerStrategy;
+    const strategyType = config.spec.strategy?.type ?? (docker ? "Docker" : undefined);
+    if (strategyType !== "Docker") {
+      throw new ValidationError(
+        `buildconfig "${build.namespace}/${build.buildConfig}": spec.strategy.type ${strategyType ?? "(none)"} is not supported by this builder yet`,
+      );
+    }
+    const to = config.spec.output?.to;
+    if (!to) throw new ValidationError(`buildconfig "${build.namespace}/${build.buildConfig}": spec.output.to is required`);
+    const image = this.resolveRef(to, build.namespace);
+    parseImageRef(image); // validate: a clear error naming the reference
+    return {
+      buildName: build.id,
+      namespace: build.namespace,
+      buildConfig: build.buildConfig,
+      source: {
+        uri: src.uri,
+        ...(src.ref ? { ref: src.ref } : {}),
+        ...(src.commit ? { commit: src.commit } : {}),
+        ...(config.spec.source?.contextDir ? { contextDir: config.spec.source.contextDir } : {}),
+        ...(config.spec.source?.dockerfile !== undefined ? { dockerfile: config.spec.source.dockerfile } : {}),
+      },
+      strategy: {
+        type: "Docker",
+        dockerfilePath: docker?.dockerfilePath ?? "Dockerfile",
+        ...(docker?.from ? { from: this.resolveRef(docker.from, build.namespace) } : {}),
+        buildArgs: (docker?.buildArgs ?? []).map((a) => ({ name: a.name, value: a.value ?? "" })),
+        env: (docker?.env ?? []).filter((e) => e.value !== undefined).map((e) => ({ name: e.name, value: e.value ?? "" })),
+        noCache: docker?.noCache ?? false,
+      },
+      output: {
+        images: [image],
+        imageLabels: (config.spec.output?.imageLabels ?? []).map((l) => ({ name: l.name, ...(l.value !== undefined ? { value: l.value } : {}) })),
+      },
+      registryAuth: this.o.registry.auth,
+      insecureRegistries: this.o.registry.insecure,
+    };
+  }
+
+  private async execute(claimed: Build): Promise<void> {
+    const { store, log } = this.o;
+    const key = `${claimed.namespace}/${claimed.id}`;
+    const controller = new AbortController();
+    this.active.set(key, controller);
+    let logStream: WriteStream | undefined;
+    try {
+      const stored = await store.getBuildConfig(claimed.namespace, claimed.buildConfig);
+      const startedAt = this.now();
+      let build = await store.updateBuild(claimed.namespace, claimed.id, { phase: "Running", startedAt }, ["Pending"]);
+      await this.emit(build);
+      log.info({ build: key }, "build started");
+      if (build.logPath) {
+        mkdirSync(dirname(build.logPath), { recursive: true });
+        logStream = createWriteStream(build.logPath, { flags: "a" });
+      }
+      const write = (s: string) => logStream?.write(s);
+      let inputs: BuildInputs = build.inputs;
+      let outputs: Build["outputs"];
+      let failure: { reason: string; message: string } | undefined;
+      let job: BuilderJob | undefined;
+      try {
+        if (!stored) throw new NotFoundError(`buildconfig "${claimed.namespace}/${claimed.buildConfig}" was deleted`);
+        job = this.jobFor(build, stored.config);
+      } catch (e) {
+        failure = { reason: "InvalidBuildConfig", message: (e as Error).message };
+      }
+      const deadline = (stored?.config.spec.completionDeadlineSeconds ?? this.o.defaultDeadlineSeconds ?? ONE_WEEK) * 1000;
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        controller.abort(new Error("deadline"));
+      }, deadline);
+      let outcome: Awaited<ReturnType<BuilderRunner["run"]>> | undefined;
+      if (job) {
+        try {
+          outcome = await this.o.runner.run(job, {
+            signal: controller.signal,
+            onLog: write,
+            onReport: (r) => {
+              switch (r.type) {
+                case "source":
+                  inputs = {
+                    ...inputs,
+                    source: { ...inputs.source!, commit: r.commit, ...(r.author ? { author: r.author } : {}), ...(r.date ? { date: r.date } : {}), ...(r.message ? { message: r.message.split("\n")[0] } : {}) },
+                  };
+                  break;
+                case "bases":
+                  inputs = { ...inputs, bases: r.bases };
+                  break;
+                case "pushed":
+                  outputs = { image: r.image, digest: r.digest, tags: r.tags };
+                  break;
+                case "failed":
+                  failure = { reason: r.reason, message: r.message };
+                  break;
+              }
+            },
+          });
+        } catch (e) {
+          failure = { reason: "BuilderError", message: `cannot start the builder: ${(e as Error).message}` };
+        }
+      }
+      clearTimeout(timer);
+      const completedAt = this.now();
+      const durationMs = Date.parse(completedAt) - Date.parse(startedAt);
+      let patch: Partial<Build>;
+      if (controller.signal.aborted && !timedOut) {
+        patch = { phase: "Cancelled", reason: "Cancelled", message: "The build was cancelled" };
+      } else if (timedOut) {
+        patch = { phase: "Failed", reason: "DeadlineExceeded", message: `The build ran longer than ${deadline / 1000}s` };
+      } else if (failure) {
+        patch = { phase: failure.reason === "BuilderError" ? "Error" : "Failed", reason: failure.reason, message: failure.message };
+      } else if (outcome && outcome.exitCode === 0 && outputs) {
+        patch = { phase: "Complete", outputs };
+      } else {
+        patch = {
+          phase: "Error",
+          reason: "BuilderError",
+          message: `the builder exited with ${outcome?.exitCode ?? outcome?.signal ?? "no status"} and reported no result`,
+        };
+      }
+      if (patch.phase !== "Complete") write(`\n${patch.reason}: ${patch.message}\n`);
+      build = await store.updateBuild(claimed.namespace, claimed.id, { ...patch, inputs, completedAt, durationMs });
+      log.info({ build: key, phase: build.phase, reason: build.reason, digest: build.outputs?.digest, durationMs }, "build finished");
+      await this.emit(build);
+    } finally {
+      await new Promise<void>((r) => (logStream ? logStream.end(r) : r()));
+      this.active.delete(key);
+      for (const f of this.finished) f();
+      this.finished.clear();
+      this.wake?.();
+    }
+  }
+}
+
+/** The source inputs of a new build: the configured repository and ref, and a commit when one is known. */
+export function sourceInputs(config: BuildConfig, opts: { commit?: string; ref?: string } = {}): BuildInputs {
+  const git = config.spec.source?.git;
+  if (!git?.uri) return { bases: [] };
+  const ref = opts.ref ?? git.ref;
+  return {
+    source: { uri: git.uri, ...(ref ? { ref } : {}), ...(opts.commit ? { commit: opts.commit } : {}) },
+    bases: [],
+  };
+}

@@ -1,0 +1,133 @@
+/**
+ * The local composition root: SQLite store, a Distribution registry child
+ * process, the subscriber bus, the rootless buildah runner, the build worker
+ * and the HTTP API, all under one CASCADE_HOME. No DI container: a plain
+ * factory that wires adapters into the shared runtime.
+ */
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Server } from "node:http";
+import { pino, type Logger } from "pino";
+import { ensureBuilderIdentity, type BuilderIdentity } from "../adapters/local/builder-user.js";
+import { BuildahRunner } from "../adapters/local/buildah-runner.js";
+import { createHttpServer, listen } from "../adapters/local/http-server.js";
+import { startRegistry, type RunningRegistry } from "../adapters/local/registry-process.js";
+import { SqliteStore } from "../adapters/local/sqlite-store.js";
+import { SubscriberBus } from "../adapters/local/subscriber-bus.js";
+import { systemClock, type Clock } from "../ports/clock.js";
+import type { ApiDeps } from "./api.js";
+import { Builds } from "./builds.js";
+
+export interface LocalOptions {
+  home: string;
+  /** API port; 0 picks a free one. */
+  port: number;
+  registryPort: number;
+  host?: string;
+  log?: Logger;
+  clock?: Clock;
+  maxActive?: number;
+  /** Called when a builder process starts (tests inspect /proc). */
+  onBuilderStart?: (pid: number, workDir: string) => void;
+}
+
+export interface LocalCascade {
+  url: string;
+  port: number;
+  home: string;
+  registry: RunningRegistry;
+  store: SqliteStore;
+  builds: Builds;
+  bus: SubscriberBus;
+  identity: BuilderIdentity;
+  server: Server;
+  log: Logger;
+  stop(): Promise<void>;
+}
+
+/** dist/builder/cascade-builder.mjs, next to this module's compiled tree or built from source. */
+export function builderBundlePath(): string {
+  if (process.env.CASCADE_BUILDER_BUNDLE) return resolve(process.env.CASCADE_BUILDER_BUNDLE);
+  const here = fileURLToPath(new URL(".", import.meta.url));
+  // Compiled: dist/src/runtime -> dist/builder. From source (vitest): src/runtime -> dist/builder.
+  return here.includes(`${"/dist/"}`)
+    ? resolve(here, "../../builder/cascade-builder.mjs")
+    : resolve(here, "../../dist/builder/cascade-builder.mjs");
+}
+
+export function defaultLogger(level = process.env.CASCADE_LOG_LEVEL ?? "info"): Logger {
+  return pino({ level, base: undefined }, pino.destination(2));
+}
+
+export async function startLocal(o: LocalOptions): Promise<LocalCascade> {
+  const home = resolve(o.home);
+  mkdirSync(home, { recursive: true, mode: 0o755 });
+  const log = o.log ?? defaultLogger();
+  const clock = o.clock ?? systemClock;
+  const identity = ensureBuilderIdentity();
+  const store = SqliteStore.open(home);
+  let registry: RunningRegistry | undefined;
+  try {
+    registry = await startRegistry({ dir: join(home, "registry"), port: o.registryPort });
+    const bus = new SubscriberBus({ store, clock, log });
+    const runner = new BuildahRunner({
+      identity,
+      builderBundle: builderBundlePath(),
+      ...(o.onBuilderStart ? { onStart: o.onBuilderStart } : {}),
+    });
+    const host = o.host ?? "127.0.0.1";
+    // The API needs the worker and the worker's event source needs the API's
+    // address: the deps object is completed once the port is known.
+    const deps: ApiDeps = { store, clock, log, builds: undefined as unknown as Builds };
+    const server = createHttpServer(deps);
+    const port = await listen(server, o.port, host);
+    const url = `http://${host}:${port}`;
+    const localAuth = { username: registry.credentials.username, password: registry.credentials.password };
+    const builds = new Builds({
+      store,
+      bus,
+      runner,
+      clock,
+      log,
+      source: `urn:cascade:local:${url}`,
+      logDir: join(home, "logs"),
+      registry: {
+        auth: { [registry.hostPort]: localAuth, [`localhost:${o.registryPort}`]: localAuth },
+        insecure: [registry.hostPort, `localhost:${o.registryPort}`],
+        defaultRegistry: registry.hostPort,
+      },
+      maxActive: o.maxActive ?? Number(process.env.CASCADE_MAX_BUILDS ?? 2),
+    });
+    deps.builds = builds;
+    bus.start();
+    builds.start();
+    const reg = registry;
+    log.info({ api: url, registry: reg.url, home, builder: identity.name }, "cascade is up");
+    return {
+      url,
+      port,
+      home,
+      registry: reg,
+      store,
+      builds,
+      bus,
+      identity,
+      server,
+      log,
+      async stop() {
+        const closed = new Promise<void>((r) => server.close(() => r()));
+        server.closeAllConnections();
+        await closed;
+        await builds.stop();
+        await bus.stop();
+        await reg.stop();
+        await store.close();
+      },
+    };
+  } catch (e) {
+    await registry?.stop();
+    await store.close();
+    throw e;
+  }
+}

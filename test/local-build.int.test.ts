@@ -1,0 +1,273 @@
+/**
+ * The foundation path end to end, on real parts: a git push (real git, a
+ * post-receive hook posting signed GitHub pushes) to /hooks/github, the
+ * SQLite queue, the rootless buildah builder, the Distribution registry, and
+ * CloudEvents to a subscriber parsed with the cloudevents SDK.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { createRequire } from "node:module";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { commitFiles, git, push } from "../src/adapters/local/git-repo.js";
+import { createDistributionClient } from "../src/adapters/registry/distribution-client.js";
+import { runImage } from "../src/adapters/local/run-image.js";
+import type { Build } from "../src/core/build.js";
+import { buildBaseImage, processTree, startStack, type Stack } from "./support/stack.js";
+
+const SECRET = "s3cret-for-app";
+const examples = createRequire(import.meta.url)("@octokit/webhooks-examples") as { name: string; examples: any[] }[];
+
+function octokitPush(name: "push") {
+  const entry = examples.find((e) => e.name === name)!;
+  // The branch push example (refs/heads/...), not the tag ones.
+  return structuredClone(entry.examples.find((e) => String(e.ref).startsWith("refs/heads/") && !e.deleted));
+}
+
+describe("local build path", () => {
+  let stack: Stack;
+  let base: string;
+  let app: { bare: string; work: string };
+
+  beforeAll(async () => {
+    stack = await startStack();
+    await stack.app.store.addSubscriber({ url: stack.events.url, secret: "sub-secret", mode: "binary" }, new Date().toISOString());
+    stack.events.secret = "sub-secret";
+    base = await buildBaseImage(stack);
+    app = stack.repo("app", SECRET);
+    await stack.apply([
+      {
+        apiVersion: "build.openshift.io/v1",
+        kind: "BuildConfig",
+        metadata: { name: "app", namespace: "team" },
+        spec: {
+          source: { git: { uri: `file://${app.bare}`, ref: "main" }, contextDir: "svc" },
+          strategy: { type: "Docker", dockerStrategy: { buildArgs: [{ name: "MSG", value: "built-by-cascade" }], env: [{ name: "APP_MODE", value: "prod" }] } },
+          output: { to: { kind: "DockerImage", name: `${stack.registry}/team/app:latest` }, imageLabels: [{ name: "team", value: "blue" }] },
+          triggers: [{ type: "GitHub", github: { secret: SECRET } }],
+        },
+      },
+    ]);
+  });
+
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  async function pushApp(files: Record<string, string>, message: string): Promise<{ commit: string; build: Build }> {
+    const before = (await stack.app.store.listBuilds({ namespace: "team", buildConfig: "app", limit: 1 }))[0]?.number ?? 0;
+    const commit = commitFiles(app.work, files, message);
+    await push(app.work);
+    const [queued] = await stack.app.store.listBuilds({ namespace: "team", buildConfig: "app", limit: 1 });
+    expect(queued?.number).toBe(before + 1);
+    return { commit, build: await stack.waitForBuild("team", queued!.id) };
+  }
+
+  it("builds a signed git push rootless, pushes it, and records inputs and outputs", async () => {
+    let sampled: { pid: number; uid: number; cmd: string }[] = [];
+    let storageSeen = false;
+    let timer: NodeJS.Timeout | undefined;
+    stack.onBuilderStart = (pid, workDir) => {
+      timer = setInterval(() => {
+        sampled.push(...processTree(pid));
+        if (existsSync(`${workDir}/storage`)) storageSeen = true;
+      }, 25);
+    };
+    const { commit, build } = await pushApp(
+      {
+        "svc/Dockerfile": `FROM ${base}\nARG MSG\nRUN echo "$MSG" > /msg && sleep 1\nCMD ["cat", "/msg"]\n`,
+      },
+      "first app commit",
+    );
+    clearInterval(timer);
+    stack.onBuilderStart = undefined;
+
+    expect(build.phase, build.message).toBe("Complete");
+    expect(build.causes[0]).toMatchObject({ type: "GitHub", commit, ref: "refs/heads/main" });
+    expect(build.inputs.source).toMatchObject({ commit, uri: `file://${app.bare}` });
+    const baseDigest = (await stack.app.store.listBuilds({ namespace: "test", buildConfig: "base", limit: 1 }))[0]!.outputs!.digest;
+    expect(build.inputs.bases).toEqual([{ name: base, digest: baseDigest }]);
+    expect(build.outputs?.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(build.outputs?.tags).toEqual(["latest"]);
+
+    // The registry serves the manifest by digest, with credentials only.
+    const url = `${stack.app.registry.url}/v2/team/app/manifests/${build.outputs!.digest}`;
+    expect((await fetch(url)).status).toBe(401);
+    const { username, password } = stack.app.registry.credentials;
+    const res = await fetch(url, {
+      headers: {
+        authorization: `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`,
+        accept: "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
+      },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("docker-content-digest")).toBe(build.outputs!.digest);
+
+    // Labels and environment, read back from the pushed image's config.
+    const registry = createDistributionClient({ credentialsFor: () => stack.app.registry.credentials });
+    const config = await registry.getImageConfig(`${stack.registry}/team/app@${build.outputs!.digest}`);
+    const labels = config.config?.Labels ?? {};
+    expect(labels).toMatchObject({
+      "org.opencontainers.image.source": `file://${app.bare}`,
+      "org.opencontainers.image.revision": commit,
+      "org.opencontainers.image.base.name": base,
+      "org.opencontainers.image.base.digest": baseDigest,
+      "io.openshift.build.commit.id": commit,
+      "io.openshift.build.commit.ref": "main",
+      "io.openshift.build.commit.message": "first app commit",
+      "io.openshift.build.source-context-dir": "svc",
+      "io.openshift.build.name": build.id,
+      "io.openshift.build.namespace": "team",
+      team: "blue",
+    });
+    expect(config.config?.Env).toEqual(expect.arrayContaining([`OPENSHIFT_BUILD_COMMIT=${commit}`, "APP_MODE=prod", `OPENSHIFT_BUILD_NAME=${build.id}`]));
+
+    // The log streamed into the build's log file.
+    const log = readFileSync(build.logPath!, "utf8");
+    expect(log).toContain(`Commit ${commit}`);
+    expect(log).toMatch(/STEP \d+\/\d+: RUN echo/);
+
+    // Rootless: every process of the builder's tree ran as a non-root uid, and its storage is gone.
+    expect(sampled.length).toBeGreaterThan(2);
+    expect(sampled.some((p) => p.cmd.includes("buildah"))).toBe(true);
+    expect(sampled.filter((p) => p.uid === 0)).toEqual([]);
+    expect(storageSeen).toBe(true);
+    const last = stack.builderStarts.at(-1)!;
+    expect(existsSync(last.workDir)).toBe(false);
+
+    // The image runs, rootless, and prints what the build wrote.
+    const ran = runImage({
+      identity: stack.app.identity,
+      image: `${stack.registry}/team/app@${build.outputs!.digest}`,
+      command: ["cat", "/msg"],
+      auth: { [stack.registry]: stack.app.registry.credentials },
+      insecure: [stack.registry],
+    });
+    expect(ran.stdout.trim()).toBe("built-by-cascade");
+  });
+
+  it("sends queued, started, succeeded and published CloudEvents to subscribers", async () => {
+    await stack.app.bus.kick();
+    const last = (await stack.app.store.listBuilds({ namespace: "team", buildConfig: "app", limit: 1 }))[0]!;
+    await stack.events.waitFor(["cascade.build.queued", "cascade.build.started", "cascade.build.succeeded", "cascade.image.published"], 10_000);
+    const mine = stack.events.events.filter((e) => (e.data as { build?: string }).build === last.id);
+    expect(mine.map((e) => e.type)).toEqual(["cascade.build.queued", "cascade.build.started", "cascade.build.succeeded", "cascade.image.published"]);
+    for (const e of mine) {
+      expect(e.specversion).toBe("1.0");
+      expect(e.subject).toBe("team/app");
+      expect(e.source).toMatch(/^urn:cascade:local:/);
+    }
+    expect((mine[3]!.data as { digest: string }).digest).toBe(last.outputs!.digest);
+    expect(stack.events.rejected).toBe(0);
+  });
+
+  it("answers a bad signature with 401 and queues nothing", async () => {
+    const before = (await stack.app.store.listBuilds()).length;
+    const body = octokitPush("push");
+    body.repository.clone_url = `file://${app.bare}`;
+    body.ref = "refs/heads/main";
+    const wrong = await stack.postGitHub("push", body, { secret: "not-the-secret", delivery: randomUUID() });
+    expect(wrong.status).toBe(401);
+    const missing = await stack.postGitHub("push", body, { delivery: randomUUID() });
+    expect(missing.status).toBe(401);
+    expect((await stack.app.store.listBuilds()).length).toBe(before);
+  });
+
+  it("queues nothing new for a redelivery, and names the builds of the first delivery", async () => {
+    const body = octokitPush("push");
+    body.repository.clone_url = `file://${app.bare}`;
+    body.ref = "refs/heads/main";
+    body.after = git(app.work, ["rev-parse", "HEAD"]);
+    const delivery = randomUUID();
+    const first = await stack.postGitHub("push", body, { secret: SECRET, delivery });
+    expect(first.status).toBe(202);
+    expect(first.body.builds).toHaveLength(1);
+    const count = (await stack.app.store.listBuilds()).length;
+    const again = await stack.postGitHub("push", body, { secret: SECRET, delivery });
+    expect(again.status).toBe(200);
+    expect(again.body.duplicate).toBe(true);
+    expect(again.body.builds).toEqual(first.body.builds);
+    expect((await stack.app.store.listBuilds()).length).toBe(count);
+    await stack.waitForBuild("team", first.body.builds[0].build);
+  });
+
+  it("queues nothing for a push to an unmatched branch or a deleted branch", async () => {
+    const before = (await stack.app.store.listBuilds()).length;
+    const body = octokitPush("push");
+    body.repository.clone_url = `file://${app.bare}`;
+    body.ref = "refs/heads/feature-x";
+    const other = await stack.postGitHub("push", body, { secret: SECRET, delivery: randomUUID() });
+    expect(other.status).toBe(202);
+    expect(other.body.builds).toEqual([]);
+    expect(other.body.skipped[0].reason).toContain(`branch "feature-x" does not match ref "main"`);
+
+    const deleted = octokitPush("push");
+    deleted.repository.clone_url = `file://${app.bare}`;
+    deleted.ref = "refs/heads/main";
+    deleted.deleted = true;
+    deleted.after = "0000000000000000000000000000000000000000";
+    const del = await stack.postGitHub("push", deleted, { secret: SECRET, delivery: randomUUID() });
+    expect(del.status).toBe(202);
+    expect(del.body.builds).toEqual([]);
+    expect(del.body.skipped[0].reason).toContain("deleted");
+
+    // A real `git push --delete` of a branch goes through the hook and starts nothing too.
+    git(app.work, ["branch", "doomed"]);
+    await push(app.work, "doomed");
+    await push(app.work, "doomed", ["--delete"]);
+    expect((await stack.app.store.listBuilds()).length).toBe(before);
+  });
+
+  it("answers ping with 200", async () => {
+    const r = await stack.postGitHub("ping", { zen: "Keep it logically awesome.", hook_id: 1 }, {});
+    expect(r.status).toBe(200);
+  });
+
+  it("fails a broken Dockerfile with the buildah error in its log and reason", async () => {
+    const { build } = await pushApp({ "svc/Dockerfile": `FROM ${base}\nRUN /bin/sh -c 'echo about to fail; exit 3'\n` }, "broken");
+    expect(build.phase).toBe("Failed");
+    expect(build.reason).toBe("DockerBuildFailed");
+    expect(build.message).toMatch(/exit status 3/);
+    const log = readFileSync(build.logPath!, "utf8");
+    expect(log).toContain("about to fail");
+    expect(log).toMatch(/Error: building at STEP .*exit status 3/);
+    await stack.app.bus.kick();
+    await stack.events.waitFor(["cascade.build.failed"], 5000);
+    const failed = stack.events.events.find((e) => e.type === "cascade.build.failed");
+    expect(failed?.data).toMatchObject({ build: build.id, phase: "Failed", reason: "DockerBuildFailed" });
+  });
+
+  it("builds through the generic webhook with its secret, and refuses a wrong one", async () => {
+    await stack.apply([
+      {
+        apiVersion: "build.openshift.io/v1",
+        kind: "BuildConfig",
+        metadata: { name: "generic-app", namespace: "team" },
+        spec: {
+          source: { git: { uri: app.bare, ref: "main" }, contextDir: "svc" },
+          strategy: { type: "Docker", dockerStrategy: { from: { kind: "DockerImage", name: base } } },
+          output: { to: { kind: "DockerImage", name: `${stack.registry}/team/generic-app:v1` } },
+          triggers: [{ type: "Generic", generic: { secret: "gen-secret" } }],
+        },
+      },
+    ]);
+    commitFiles(app.work, { "svc/Dockerfile": `FROM scratch\nCOPY Dockerfile /Dockerfile\n` }, "replaced by dockerStrategy.from");
+    await push(app.work);
+    const commit = git(app.work, ["rev-parse", "HEAD"]);
+    const url = `${stack.app.url}/hooks/generic/team/generic-app`;
+    const payload = { type: "Git", git: { uri: app.bare, ref: "main", commit } };
+    const bad = await fetch(url, { method: "POST", headers: { authorization: "Bearer nope" }, body: JSON.stringify(payload) });
+    expect(bad.status).toBe(401);
+    const mismatch = await fetch(`${url}?secret=gen-secret`, { method: "POST", body: JSON.stringify({ git: { ref: "other" } }) });
+    expect(mismatch.status).toBe(200);
+    expect(((await mismatch.json()) as { builds: unknown[] }).builds).toEqual([]);
+    const ok = await fetch(`${url}?secret=gen-secret`, { method: "POST", body: JSON.stringify(payload) });
+    expect(ok.status).toBe(202);
+    const { builds } = (await ok.json()) as { builds: { build: string }[] };
+    const build = await stack.waitForBuild("team", builds[0]!.build);
+    expect(build.phase, build.message).toBe("Complete");
+    expect(build.inputs.source?.commit).toBe(commit);
+    // dockerStrategy.from replaced the last FROM (scratch) with the base image.
+    expect(build.inputs.bases.map((b) => b.name)).toEqual([base]);
+    expect(build.outputs?.tags).toEqual(["v1"]);
+  });
+});

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { commitFiles, git, push } from "../src/adapters/local/git-repo.js";
 import { createDistributionClient } from "../src/adapters/registry/distribution-client.js";
 import { runImage } from "../src/adapters/local/run-image.js";
+import { pushPayload } from "../src/adapters/local/git-hook/post-receive.js";
 import type { Build } from "../src/core/build.js";
 import { buildBaseImage, processTree, startStack, type Stack } from "./support/stack.js";
 
@@ -160,6 +161,21 @@ describe("local build path", () => {
     expect(stack.events.rejected).toBe(0);
   });
 
+  /** Commit and push files, then return the octokit-format payload for that push (the hook has delivered it too). */
+  async function hookPayloadFor(files: Record<string, string>, message: string) {
+    const before = git(app.work, ["rev-parse", "HEAD"]);
+    commitFiles(app.work, files, message);
+    const after = git(app.work, ["rev-parse", "HEAD"]);
+    // Detach the hook for this push: the test posts the payload itself.
+    git(app.bare, ["config", "cascade.hookurl", "http://127.0.0.1:9/unused"]);
+    try {
+      await push(app.work);
+    } finally {
+      git(app.bare, ["config", "cascade.hookurl", `${stack.app.url}/hooks/github`]);
+    }
+    return pushPayload(app.bare, before, after, "refs/heads/main");
+  }
+
   it("answers a bad signature with 401 and queues nothing", async () => {
     const before = (await stack.app.store.listBuilds()).length;
     const body = octokitPush("push");
@@ -234,6 +250,54 @@ describe("local build path", () => {
     await stack.events.waitFor(["cascade.build.failed"], 5000);
     const failed = stack.events.events.find((e) => e.type === "cascade.build.failed");
     expect(failed?.data).toMatchObject({ build: build.id, phase: "Failed", reason: "DockerBuildFailed" });
+  });
+
+  it("cancels a running build: the builder stops, its storage is removed, and cancelled is emitted", async () => {
+    const started = stack.builderStarts.length;
+    const { body } = await stack.postGitHub("push", await hookPayloadFor({ "svc/Dockerfile": `FROM ${base}\nRUN sleep 60\n` }, "slow"), {
+      secret: SECRET,
+      delivery: randomUUID(),
+    });
+    const id = body.builds[0].build as string;
+    for (let i = 0; i < 400 && (await stack.app.store.getBuild("team", id))?.phase !== "Running"; i++) await new Promise((r) => setTimeout(r, 25));
+    await new Promise((r) => setTimeout(r, 1500)); // inside the RUN step
+    const res = await fetch(`${stack.app.url}/builds/team/${id}/cancel`, { method: "POST" });
+    expect(res.status).toBe(202);
+    const t = Date.now();
+    const build = await stack.waitForBuild("team", id, 20_000);
+    expect(Date.now() - t).toBeLessThan(10_000);
+    expect(build).toMatchObject({ phase: "Cancelled", reason: "Cancelled" });
+    expect(readFileSync(build.logPath!, "utf8")).toContain("--> Removing build storage");
+    const run = stack.builderStarts[started]!;
+    expect(existsSync(run.workDir)).toBe(false);
+    expect(processTree(run.pid)).toEqual([]);
+    await stack.app.bus.kick();
+    await stack.events.waitFor(["cascade.build.cancelled"], 5000);
+    const again = await fetch(`${stack.app.url}/builds/team/${id}/cancel`, { method: "POST" });
+    expect(again.status).toBe(409);
+  });
+
+  it("fails a build that runs past completionDeadlineSeconds with DeadlineExceeded", async () => {
+    await stack.apply([
+      {
+        apiVersion: "build.openshift.io/v1",
+        kind: "BuildConfig",
+        metadata: { name: "slow", namespace: "team" },
+        spec: {
+          completionDeadlineSeconds: 2,
+          source: { git: { uri: app.bare, ref: "main" }, contextDir: "svc" },
+          strategy: { type: "Docker", dockerStrategy: {} },
+          output: { to: { kind: "DockerImage", name: `${stack.registry}/team/slow:latest` } },
+          triggers: [],
+        },
+      },
+    ]);
+    commitFiles(app.work, { "svc/Dockerfile": `FROM ${base}\nRUN sleep 61\n` }, "slow again");
+    await push(app.work);
+    const b = await stack.app.builds.startBuild("team", "slow");
+    const build = await stack.waitForBuild("team", b.id, 30_000);
+    expect(build).toMatchObject({ phase: "Failed", reason: "DeadlineExceeded" });
+    expect(build.durationMs).toBeLessThan(10_000);
   });
 
   it("builds through the generic webhook with its secret, and refuses a wrong one", async () => {

@@ -99,6 +99,7 @@ export async function runBuilder(workDir: string, jobText: string, log: LogSink,
     report({ type: "failed", ...failed });
     return 1;
   } finally {
+    log("--> Removing build storage");
     // Storage made by rootless buildah holds files owned by sub-uids: remove it inside the user namespace.
     const rm = await exec("buildah", ["unshare", "rm", "-rf", storage, runroot], { env: buildahEnv, log, quiet: true });
     if (rm.code !== 0) log(`warning: could not remove build storage ${storage}`);
@@ -111,8 +112,14 @@ async function main() {
     process.stderr.write("usage: cascade-builder WORKDIR < job.json\n");
     process.exit(2);
   }
-  const log: LogSink = (line) => process.stdout.write(line + "\n");
+  // Cascade's own step lines carry the time since the builder started.
+  const t0 = Date.now();
+  const log: LogSink = (line) =>
+    process.stdout.write(line.startsWith("-->") ? `${line} [+${((Date.now() - t0) / 1000).toFixed(2)}s]\n` : line + "\n");
   const report = reporter();
+  // Cancel and deadline send SIGTERM to the whole process group: buildah
+  // stops, the step fails, and the storage is still removed before exit.
+  process.on("SIGTERM", () => log("--> Stopping: the build was cancelled or ran out of time"));
   const code = await runBuilder(workDir, await readStdin(), log, report);
   try {
     closeSync(REPORT_FD);

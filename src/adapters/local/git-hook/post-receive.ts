@@ -12,12 +12,12 @@ import { hmacSha256Hex } from "../../../core/webhook-signature.js";
 
 const ZERO = "0000000000000000000000000000000000000000";
 
-function git(args: string[]): string {
-  return execFileSync("git", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+function git(gitDir: string, args: string[]): string {
+  return execFileSync("git", ["--git-dir", gitDir, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
 }
 
-function commitJson(sha: string, repoUrl: string) {
-  const [author = "", email = "", date = "", cname = "", cemail = "", ...msg] = git([
+function commitJson(gitDir: string, sha: string, repoUrl: string) {
+  const [author = "", email = "", date = "", cname = "", cemail = "", ...msg] = git(gitDir, [
     "show",
     "-s",
     "--format=%an%n%ae%n%aI%n%cn%n%ce%n%B",
@@ -26,7 +26,7 @@ function commitJson(sha: string, repoUrl: string) {
   const added: string[] = [];
   const removed: string[] = [];
   const modified: string[] = [];
-  for (const line of git(["diff-tree", "--no-commit-id", "--name-status", "-r", "--root", sha]).split("\n")) {
+  for (const line of git(gitDir, ["diff-tree", "--no-commit-id", "--name-status", "-r", "--root", sha]).split("\n")) {
     const [status, ...paths] = line.split("\t");
     const p = paths[paths.length - 1];
     if (!status || !p) continue;
@@ -36,7 +36,7 @@ function commitJson(sha: string, repoUrl: string) {
   }
   return {
     id: sha,
-    tree_id: git(["rev-parse", `${sha}^{tree}`]),
+    tree_id: git(gitDir, ["rev-parse", `${sha}^{tree}`]),
     distinct: true,
     message: msg.join("\n").trim(),
     timestamp: date,
@@ -57,14 +57,14 @@ export function pushPayload(gitDir: string, before: string, after: string, ref: 
   const created = before === ZERO;
   let shas: string[] = [];
   if (!deleted) {
-    const range = created ? [after, "--not", "--branches", "--tags", `^${after}`] : [`${before}..${after}`];
-    shas = git(["rev-list", "--reverse", "--max-count=20", ...range]).split("\n").filter(Boolean);
+    // A new ref lists its head commit only; an update lists the commits it adds (at most 20, as GitHub).
+    shas = created ? [after] : git(gitDir, ["rev-list", "--reverse", "--max-count=20", `${before}..${after}`]).split("\n").filter(Boolean);
     if (shas.length === 0) shas = [after];
   }
-  const commits = shas.map((s) => commitJson(s, cloneUrl));
+  const commits = shas.map((s) => commitJson(gitDir, s, cloneUrl));
   let defaultBranch = "main";
   try {
-    defaultBranch = git(["symbolic-ref", "--short", "HEAD"]);
+    defaultBranch = git(gitDir, ["symbolic-ref", "--short", "HEAD"]);
   } catch {
     /* detached or empty */
   }
@@ -100,8 +100,8 @@ export function pushPayload(gitDir: string, before: string, after: string, ref: 
 
 async function main() {
   const gitDir = process.env.GIT_DIR ?? ".";
-  const url = git(["config", "cascade.hookurl"]);
-  const secret = git(["config", "cascade.hooksecret"]);
+  const url = git(gitDir, ["config", "cascade.hookurl"]);
+  const secret = git(gitDir, ["config", "cascade.hooksecret"]);
   let input = "";
   for await (const c of process.stdin) input += String(c);
   for (const line of input.split("\n").filter(Boolean)) {

@@ -1,0 +1,107 @@
+/**
+ * The webhook Lambda's edge, driven by the API Gateway docs sample with a
+ * real octokit push payload inside, against the shared router and a real
+ * (in-memory) SQLite store. No builder runs: these tests stop at the queue.
+ */
+import { createRequire } from "node:module";
+import { readFileSync } from "node:fs";
+import { pino } from "pino";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { SqliteStore } from "../src/adapters/local/sqlite-store.js";
+import { hmacSha256Hex } from "../src/core/webhook-signature.js";
+import type { CascadeEvent } from "../src/core/events-out.js";
+import { Builds } from "../src/runtime/builds.js";
+import { applyConfigs } from "../src/runtime/configs.js";
+import { createWebhookHandler } from "./webhook.js";
+
+const sample = JSON.parse(readFileSync(new URL("../test/fixtures/aws/apigw-v2/docs-sample.json", import.meta.url), "utf8"));
+const examples = createRequire(import.meta.url)("@octokit/webhooks-examples") as { name: string; examples: any[] }[];
+const pushExample = examples.find((e) => e.name === "push")!.examples.find((e) => e.ref === "refs/heads/master" && !e.deleted);
+
+describe("webhook Lambda", () => {
+  let store: SqliteStore;
+  let published: CascadeEvent[];
+  let handler: ReturnType<typeof createWebhookHandler>;
+  const clock = { now: () => new Date("2026-11-25T10:00:00Z") };
+
+  beforeEach(async () => {
+    store = new SqliteStore(":memory:");
+    published = [];
+    const log = pino({ level: "silent" });
+    const builds = new Builds({
+      store,
+      bus: { publish: async (e) => void published.push(...e) },
+      runner: { run: () => Promise.reject(new Error("no builder in this test")) },
+      clock,
+      log,
+      source: "urn:cascade:test",
+      logDir: "/tmp/logs",
+      registry: { auth: {}, insecure: [] },
+    });
+    handler = createWebhookHandler({ store, builds, clock, log });
+    await applyConfigs({ store, builds, clock }, [
+      {
+        apiVersion: "build.openshift.io/v1",
+        kind: "BuildConfig",
+        metadata: { name: "hello", namespace: "octo" },
+        spec: {
+          source: { git: { uri: "git@github.com:Codertocat/Hello-World.git", ref: "master" } },
+          strategy: { type: "Docker" },
+          output: { to: { kind: "DockerImage", name: "registry.example.test/octo/hello:latest" } },
+          triggers: [{ type: "GitHub", github: { secret: "lambda-secret" } }],
+        },
+      },
+    ]);
+  });
+  afterEach(async () => store.close());
+
+  function event(body: string, headers: Record<string, string>, base64 = false) {
+    const e = structuredClone(sample);
+    e.rawPath = "/hooks/github";
+    e.rawQueryString = "";
+    e.requestContext.http.path = "/hooks/github";
+    e.headers = { "content-type": "application/json", ...headers };
+    e.body = base64 ? Buffer.from(body).toString("base64") : body;
+    e.isBase64Encoded = base64;
+    return e;
+  }
+
+  it.each([false, true])("queues a build for a signed push (base64 body: %s)", async (base64) => {
+    const body = JSON.stringify(pushExample);
+    const res = await handler(
+      event(body, { "X-GitHub-Event": "push", "X-GitHub-Delivery": "d-1", "X-Hub-Signature-256": `sha256=${hmacSha256Hex("lambda-secret", body)}` }, base64),
+    );
+    expect(res.statusCode).toBe(202);
+    expect(JSON.parse(res.body).builds).toEqual([{ namespace: "octo", buildConfig: "hello", build: "hello-1" }]);
+    expect((await store.getBuild("octo", "hello-1"))?.inputs.source?.commit).toBe(pushExample.after);
+    expect(published.map((e) => e.type)).toEqual(["cascade.build.queued"]);
+  });
+
+  it("answers 401 to a wrong signature and queues nothing", async () => {
+    const body = JSON.stringify(pushExample);
+    const res = await handler(event(body, { "x-github-event": "push", "x-github-delivery": "d-2", "x-hub-signature-256": `sha256=${hmacSha256Hex("wrong", body)}` }));
+    expect(res.statusCode).toBe(401);
+    expect(await store.listBuilds()).toEqual([]);
+  });
+
+  it.each([
+    ["a missing version", (e: any) => delete e.version, /version/],
+    ["a missing method", (e: any) => delete e.requestContext.http.method, /requestContext\.http\.method/],
+  ])("answers 400 naming the field for %s", async (_name, mutate, message) => {
+    const e = event("{}", { "x-github-event": "push" });
+    mutate(e);
+    const res = await handler(e);
+    expect(res.statusCode).toBe(400);
+    expect(JSON.parse(res.body).message).toMatch(message);
+  });
+
+  it("serves the read routes too", async () => {
+    const e = structuredClone(sample);
+    e.rawPath = "/buildconfigs";
+    e.requestContext.http.method = "GET";
+    delete e.body;
+    const res = await handler(e);
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body).buildconfigs.map((b: any) => b.config.metadata.name)).toEqual(["hello"]);
+  });
+});

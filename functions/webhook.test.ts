@@ -48,7 +48,10 @@ describe("webhook Lambda", () => {
           source: { git: { uri: "git@github.com:Codertocat/Hello-World.git", ref: "master" } },
           strategy: { type: "Docker" },
           output: { to: { kind: "DockerImage", name: "registry.example.test/octo/hello:latest" } },
-          triggers: [{ type: "GitHub", github: { secret: "lambda-secret" } }],
+          triggers: [
+            { type: "GitHub", github: { secret: "lambda-secret" } },
+            { type: "Generic", generic: { secret: "generic-secret" } },
+          ],
         },
       },
     ]);
@@ -103,5 +106,16 @@ describe("webhook Lambda", () => {
     const res = await handler(e);
     expect(res.statusCode).toBe(200);
     expect(JSON.parse(res.body).buildconfigs.map((b: any) => b.config.metadata.name)).toEqual(["hello"]);
+  });
+
+  it("takes OpenShift's generic webhook as YAML, and refuses a wrong secret", async () => {
+    const yaml = "type: Git\ngit:\n  uri: https://github.com/Codertocat/Hello-World.git\n  ref: master\n  commit: 6113728f27ae82c7b1a177c8d03f9e96e0adf246\n";
+    const e = event(yaml, { "content-type": "application/yaml" });
+    e.rawPath = "/apis/build.openshift.io/v1/namespaces/octo/buildconfigs/hello/webhooks/generic-secret/generic";
+    const res = await handler(e);
+    expect(res.statusCode).toBe(202);
+    expect((await store.getBuild("octo", "hello-1"))?.inputs.source?.commit).toBe("6113728f27ae82c7b1a177c8d03f9e96e0adf246");
+    e.rawPath = e.rawPath.replace("generic-secret", "wrong-secret");
+    expect((await handler(e)).statusCode).toBe(401);
   });
 });

@@ -27,6 +27,21 @@ export interface CascadeEvent {
   data: Record<string, unknown>;
 }
 
+/**
+ * A deep copy, frozen all the way down: an event shares nothing with the
+ * build it describes, and neither it nor its data can change once made.
+ */
+function frozen<T extends object>(value: T): T {
+  const copy = structuredClone(value);
+  const freeze = (v: unknown): void => {
+    if (typeof v !== "object" || v === null || Object.isFrozen(v)) return;
+    Object.freeze(v);
+    for (const child of Object.values(v)) freeze(child);
+  };
+  freeze(copy);
+  return copy;
+}
+
 function buildData(b: Build) {
   return {
     build: b.id,
@@ -73,7 +88,7 @@ export function transitionEvent(b: Build, ctx: { id: string; source: string; tim
       throw new Error(`unknown phase ${String(never)}`);
     }
   }
-  return Object.freeze({
+  return frozen<CascadeEvent>({
     specversion: "1.0",
     id: ctx.id,
     type,
@@ -88,7 +103,7 @@ export function transitionEvent(b: Build, ctx: { id: string; source: string; tim
 /** `cascade.image.published` for a completed build that pushed an image. */
 export function publishedEvent(b: Build, ctx: { id: string; source: string; time: string }): CascadeEvent | undefined {
   if (b.phase !== "Complete" || !b.outputs) return undefined;
-  return Object.freeze({
+  return frozen<CascadeEvent>({
     specversion: "1.0",
     id: ctx.id,
     type: EVENT_TYPES.published,

@@ -63,8 +63,14 @@ export function matchGitEvent(event: GitRefEvent, configs: readonly BuildConfig[
       skipped.push({ config, reason: `${event.refType} "${event.refName}" was deleted; a deleted ref starts nothing` });
       continue;
     }
+    const configured = config.spec.source?.git?.ref ?? "";
+    // A fully qualified ref says which kind it is: refs/tags/v1 never matches a branch v1, nor the reverse.
+    const kindOk =
+      !configured.startsWith("refs/") || configured.startsWith(event.refType === "tag" ? "refs/tags/" : "refs/heads/");
     const want = configRef(config) ?? event.repository.defaultBranch;
-    if (event.refType === "branch") {
+    if (!kindOk) {
+      skipped.push({ config, reason: `${event.refType} "${event.refName}" does not match ref "${configured}"` });
+    } else if (event.refType === "branch") {
       if (want === undefined) {
         skipped.push({ config, reason: `no spec.source.git.ref and the payload names no default branch` });
       } else if (want === event.refName) {

@@ -3,6 +3,7 @@
  * The same handlers serve the local HTTP server and the `webhook` Lambda.
  */
 import type { Logger } from "pino";
+import { parse as parseYaml } from "yaml";
 import type { BuildCause } from "../core/build.js";
 import type { BuildConfig } from "../core/buildconfig.js";
 import { gitTriggerSecrets } from "../core/buildconfig.js";
@@ -34,9 +35,10 @@ function parseJsonBody(req: HttpRequest): unknown {
     text = new URLSearchParams(text).get("payload") ?? "";
   }
   try {
-    return JSON.parse(text);
+    // OpenShift's generic webhook also takes YAML (its documented curl example sends application/yaml).
+    return /(^|\/|\+)(x-)?yaml\b/.test(type) ? parseYaml(text) : JSON.parse(text);
   } catch {
-    throw new ValidationError("request body is not valid JSON");
+    throw new ValidationError(`request body is not valid ${type.includes("yaml") ? "YAML" : "JSON"}`);
   }
 }
 

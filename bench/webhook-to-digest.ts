@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { cloneRepo, commitFiles, git, initBareRepo, push } from "../src/adapters/local/git-repo.js";
 import { pushPayload } from "../src/adapters/local/git-hook/post-receive.js";
+import { defaultWorkRoot } from "../src/adapters/local/buildah-runner.js";
 import { findFreePort } from "../src/adapters/local/registry-process.js";
 import { appFiles, BASE_DOCKERFILE, demoConfigs } from "../src/cli/demo.js";
 import { hmacSha256Hex } from "../src/core/webhook-signature.js";
@@ -25,6 +26,7 @@ import { applyConfigs } from "../src/runtime/configs.js";
 import { startLocal } from "../src/runtime/local.js";
 
 const rounds = Number(process.argv[2] ?? 7);
+const workRoot = defaultWorkRoot();
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -85,7 +87,8 @@ async function viaCascade(before: string, after: string): Promise<number> {
 }
 
 function baseline(commit: string, round: number): number {
-  const dir = mkdtempSync(join(tmpdir(), "cascade-bench-bare-"));
+  // The same storage medium as Cascade's builder (see defaultWorkRoot).
+  const dir = mkdtempSync(join(workRoot, "cascade-bench-bare-"));
   git(gitRoot, ["clone", "--quiet", appBare, join(dir, "src")]);
   git(join(dir, "src"), ["checkout", "--quiet", commit]);
   const auth = join(dir, "auth.json");
@@ -130,5 +133,5 @@ rmSync(gitRoot, { recursive: true, force: true });
 
 const mc = median(cascadeMs);
 const mb = median(bareMs);
-const result = { rounds, cascadeMedianMs: mc, bareMedianMs: mb, ratio: Number((mc / mb).toFixed(3)), cascadeMs, bareMs };
+const result = { rounds, workRoot, cascadeMedianMs: mc, bareMedianMs: mb, ratio: Number((mc / mb).toFixed(3)), cascadeMs, bareMs };
 process.stdout.write(JSON.stringify(result) + "\n");

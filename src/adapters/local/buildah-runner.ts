@@ -7,18 +7,37 @@
  * it, is removed when the builder exits.
  */
 import { spawn } from "node:child_process";
-import { chmodSync, chownSync, copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, mkdtempSync, rmSync, statfsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BuilderReport, type BuilderJob } from "../../builder/job.js";
 import type { BuilderRunner, RunHooks, RunOutcome } from "../../ports/builder-runner.js";
 import type { BuilderIdentity } from "./builder-user.js";
 
+const MIN_TMPFS_FREE = 4 * 1024 ** 3;
+
+/**
+ * Where per-build work folders go: CASCADE_WORK_DIR when set; else the
+ * RAM-backed /dev/shm when it has room (4 GiB free), since build storage is
+ * thrown away after the build and needs no durability (on this machine's
+ * disk, buildah's syncs cost about a second per build); else the temp dir.
+ */
+export function defaultWorkRoot(): string {
+  if (process.env.CASCADE_WORK_DIR) return process.env.CASCADE_WORK_DIR;
+  try {
+    const s = statfsSync("/dev/shm");
+    if (s.bavail * s.bsize >= MIN_TMPFS_FREE) return "/dev/shm";
+  } catch {
+    /* no /dev/shm */
+  }
+  return tmpdir();
+}
+
 export interface BuildahRunnerOptions {
   identity: BuilderIdentity;
   /** Path of the bundled builder (dist/builder/cascade-builder.mjs). */
   builderBundle: string;
-  /** Parent of the per-build work folders; must be reachable by the builder user. */
+  /** Parent of the per-build work folders (default `defaultWorkRoot()`); must be reachable by the builder user. */
   workRoot?: string;
   /** Called with the pid as soon as the builder starts (tests inspect /proc). */
   onStart?: (pid: number, workDir: string) => void;
@@ -29,7 +48,7 @@ export class BuildahRunner implements BuilderRunner {
 
   run(job: BuilderJob, hooks: RunHooks): Promise<RunOutcome> {
     const { identity } = this.opts;
-    const workDir = mkdtempSync(join(this.opts.workRoot ?? tmpdir(), `cascade-${job.buildName}-`));
+    const workDir = mkdtempSync(join(this.opts.workRoot ?? defaultWorkRoot(), `cascade-${job.buildName}-`));
     const bundle = join(workDir, "cascade-builder.mjs");
     copyFileSync(this.opts.builderBundle, bundle);
     chmodSync(workDir, 0o700);

@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { cloneRepo, commitFiles, git, initBareRepo, push } from "../src/adapters/local/git-repo.js";
 import { pushPayload } from "../src/adapters/local/git-hook/post-receive.js";
+import { authJson } from "../src/builder/containers-config.js";
 import { defaultWorkRoot } from "../src/adapters/local/buildah-runner.js";
 import { findFreePort } from "../src/adapters/local/registry-process.js";
 import { appFiles, BASE_DOCKERFILE, demoConfigs } from "../src/cli/demo.js";
@@ -93,7 +94,7 @@ function baseline(commit: string, round: number): number {
   git(join(dir, "src"), ["checkout", "--quiet", commit]);
   const auth = join(dir, "auth.json");
   const { username, password } = app.registry.credentials;
-  writeFileSync(auth, JSON.stringify({ auths: { [reg]: { auth: Buffer.from(`${username}:${password}`).toString("base64") } } }), { mode: 0o600 });
+  writeFileSync(auth, authJson({ [reg]: { username, password } }), { mode: 0o600 });
   if (id.prefix.length) spawnSync("chown", ["-R", `${id.uid}:${id.gid}`, dir]);
   else chownSync(dir, id.uid, id.gid);
   const flags = ["--root", join(dir, "storage"), "--runroot", join(dir, "runroot"), "--storage-driver", "vfs"];

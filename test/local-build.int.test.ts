@@ -300,6 +300,26 @@ describe("local build path", () => {
     expect(build.durationMs).toBeLessThan(10_000);
   });
 
+  it("builds an inline spec.source.dockerfile, which replaces the file in contextDir, with noCache", async () => {
+    await stack.apply([
+      {
+        apiVersion: "build.openshift.io/v1",
+        kind: "BuildConfig",
+        metadata: { name: "inline", namespace: "team" },
+        spec: {
+          source: { git: { uri: app.bare, ref: "main" }, contextDir: "svc", dockerfile: `FROM ${base}\nRUN echo inline-dockerfile > /inline\n` },
+          strategy: { type: "Docker", dockerStrategy: { noCache: true } },
+          output: { to: { kind: "DockerImage", name: `${stack.registry}/team/inline:latest` } },
+        },
+      },
+    ]);
+    const b = await stack.app.builds.startBuild("team", "inline");
+    const build = await stack.waitForBuild("team", b.id);
+    expect(build.phase, build.message).toBe("Complete");
+    expect(readFileSync(build.logPath!, "utf8")).toContain("RUN echo inline-dockerfile > /inline");
+    expect(build.causes[0]?.type).toBe("Manual");
+  });
+
   it("builds through the generic webhook with its secret, and refuses a wrong one", async () => {
     await stack.apply([
       {

@@ -11,6 +11,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { closeSync, fstatSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { DistributionClient } from "../adapters/registry/distribution-client.js";
+import { authJson, registriesConf } from "./containers-config.js";
 import { dockerBuild } from "./docker-build.js";
 import { exec, StepFailed, type LogSink } from "./exec.js";
 import { BuilderJob, type BuilderReport } from "./job.js";
@@ -39,24 +40,6 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-function authJson(job: BuilderJob): string {
-  const auths: Record<string, { auth?: string; identitytoken?: string }> = {};
-  for (const [host, cred] of Object.entries(job.registryAuth)) {
-    auths[host] =
-      "token" in cred
-        ? { identitytoken: cred.token }
-        : { auth: Buffer.from(`${cred.username}:${cred.password}`).toString("base64") };
-  }
-  return JSON.stringify({ auths });
-}
-
-function registriesConf(job: BuilderJob): string {
-  return [
-    "unqualified-search-registries = []",
-    ...job.insecureRegistries.map((h) => `\n[[registry]]\nlocation = ${JSON.stringify(h)}\ninsecure = true`),
-  ].join("\n");
-}
-
 export async function runBuilder(workDir: string, jobText: string, log: LogSink, report: (r: BuilderReport) => void) {
   const job = BuilderJob.parse(JSON.parse(jobText));
   const storage = join(workDir, "storage");
@@ -64,9 +47,9 @@ export async function runBuilder(workDir: string, jobText: string, log: LogSink,
   await mkdir(storage, { recursive: true, mode: 0o700 });
   await mkdir(runroot, { recursive: true, mode: 0o700 });
   const authFile = join(workDir, "auth.json");
-  await writeFile(authFile, authJson(job), { mode: 0o600 });
+  await writeFile(authFile, authJson(job.registryAuth), { mode: 0o600 });
   const regConf = join(workDir, "registries.conf");
-  await writeFile(regConf, registriesConf(job));
+  await writeFile(regConf, registriesConf(job.insecureRegistries));
   const buildahEnv: NodeJS.ProcessEnv = {
     ...process.env,
     CONTAINERS_REGISTRIES_CONF: regConf,

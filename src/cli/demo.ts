@@ -8,6 +8,7 @@
  *    signed GitHub push to /hooks/github;
  * 5. follow the build, run the image once rootless, print a summary.
  */
+import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -160,6 +161,20 @@ export async function runDemo(cfg: Settings): Promise<number> {
     await app.bus.kick();
     await collector.waitFor(["cascade.build.succeeded", "cascade.image.published"], 10_000).catch(() => undefined);
 
+    // The registry serves the pushed manifest by digest, to curl, with credentials (nothing is anonymous).
+    const { username, password } = app.registry.credentials;
+    const manifestUrl = `${app.registry.url}/v2/demo/hello/manifests/${build.outputs!.digest}`;
+    const curl = spawnSync(
+      "curl",
+      ["-sS", "-o", "/dev/null", "-D", "-", "-K", "-", "-H", "Accept: application/vnd.oci.image.manifest.v1+json", manifestUrl],
+      { input: `user = "${username}:${password}"\n`, encoding: "utf8" },
+    );
+    const served = /^docker-content-digest:\s*(\S+)/im.exec(curl.stdout)?.[1];
+    const status = /^HTTP\/[\d.]+ (\d+)/m.exec(curl.stdout)?.[1];
+    if (status !== "200" || served !== build.outputs!.digest) {
+      throw new CascadeError("DemoFailed", `curl ${manifestUrl} answered ${status ?? curl.stderr.trim()} (${served ?? "no digest"})`);
+    }
+
     const events = collector.events;
     say("\nSummary");
     say(`  build      ${build.namespace}/${build.id} (${build.phase}, cause ${build.causes[0]?.type}: ${build.causes[0]?.message})`);
@@ -169,8 +184,9 @@ export async function runDemo(cfg: Settings): Promise<number> {
     say(`  digest     ${build.outputs!.digest}`);
     say(`  duration   build ${((build.durationMs ?? 0) / 1000).toFixed(2)}s, push to digest ${(webhookToDigestMs / 1000).toFixed(2)}s, demo ${((Date.now() - t0) / 1000).toFixed(1)}s`);
     say(`  events     ${events.length} delivered and verified: ${summarize(events.map((e) => e.type))}`);
-    say(`  fetch it   curl -u ${app.registry.credentials.username}:PASSWORD -H 'Accept: application/vnd.oci.image.manifest.v1+json' ${app.registry.url}/v2/demo/hello/manifests/${build.outputs!.digest}`);
-    say(`             (PASSWORD is in ${join(home, "registry", "credentials.json")})`);
+    say(`  curl       curl -u ${username}:PASSWORD ${manifestUrl}`);
+    say(`             -> HTTP ${status}, Docker-Content-Digest: ${served}`);
+    say(`             (PASSWORD is in ${join(home, "registry", "credentials.json")}; "cascade registry login" prints it)`);
     if (ran.code !== 0) throw new CascadeError("DemoFailed", `running the image exited ${ran.code}`);
     return 0;
   } finally {

@@ -45,6 +45,24 @@ function hasSubIds(name: string, uid: number): boolean {
   return ok("/etc/subuid") && ok("/etc/subgid");
 }
 
+/** The first id above every range in /etc/subuid and /etc/subgid (at least 100000). */
+export function nextFreeSubId(files = ["/etc/subuid", "/etc/subgid"]): number {
+  let next = 100000;
+  for (const file of files) {
+    let text = "";
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n")) {
+      const [, start, count] = line.split(":");
+      if (start && count) next = Math.max(next, Number(start) + Number(count));
+    }
+  }
+  return next;
+}
+
 export function ensureBuilderIdentity(userName = process.env.CASCADE_BUILDER_USER ?? DEFAULT_BUILDER_USER): BuilderIdentity {
   const uid = process.getuid?.() ?? 0;
   if (uid !== 0) {
@@ -70,10 +88,18 @@ export function ensureBuilderIdentity(userName = process.env.CASCADE_BUILDER_USE
     if (!u) throw new CascadeError("BuilderUserCreateFailed", `builder user "${userName}" not found after useradd`);
   }
   if (!hasSubIds(userName, u.uid)) {
-    throw new CascadeError(
-      "BuilderUserMissingSubIds",
-      `builder user "${userName}" has no subuid/subgid range; add one with: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${userName}`,
-    );
+    // useradd normally assigns ranges itself; when it did not, take the next free 65536 ids.
+    const start = nextFreeSubId();
+    const range = `${start}-${start + 65535}`;
+    try {
+      execFileSync("usermod", ["--add-subuids", range, "--add-subgids", range, userName], { stdio: "pipe" });
+    } catch (e) {
+      throw new CascadeError(
+        "BuilderUserMissingSubIds",
+        `builder user "${userName}" has no subuid/subgid range and usermod failed: ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
   }
   if (u.uid === 0) throw new CascadeError("BuilderUserIsRoot", `builder user "${userName}" has uid 0; builds never run as root`);
   return {

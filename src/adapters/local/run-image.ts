@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { chownSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { authJson, registriesConf } from "../../builder/containers-config.js";
 import { CascadeError } from "../../core/errors.js";
 import type { BuilderIdentity } from "./builder-user.js";
 
@@ -26,18 +27,10 @@ export function runImage(o: RunImageOptions): { code: number; stdout: string; st
   };
   own(dir);
   const authFile = join(dir, "auth.json");
-  writeFileSync(
-    authFile,
-    JSON.stringify({
-      auths: Object.fromEntries(
-        Object.entries(o.auth).map(([h, c]) => [h, { auth: Buffer.from(`${c.username}:${c.password}`).toString("base64") }]),
-      ),
-    }),
-    { mode: 0o600 },
-  );
+  writeFileSync(authFile, authJson(o.auth), { mode: 0o600 });
   own(authFile);
   const regConf = join(dir, "registries.conf");
-  writeFileSync(regConf, o.insecure.map((h) => `[[registry]]\nlocation = ${JSON.stringify(h)}\ninsecure = true\n`).join("\n"));
+  writeFileSync(regConf, registriesConf(o.insecure));
   own(regConf);
   const flags = ["--root", join(dir, "storage"), "--runroot", join(dir, "runroot"), "--storage-driver", "vfs"];
   const env = `CONTAINERS_REGISTRIES_CONF=${regConf}`;

@@ -248,7 +248,7 @@ export class SqliteStore implements Store {
     return (this.db.prepare(sql).all(...args) as BuildRow[]).map((r) => JSON.parse(r.record) as Build);
   }
 
-  async claimNextBuild(now: string, maxActive: number) {
+  async claimNextBuild(_now: string, maxActive: number) {
     return this.db.transaction(() => {
       const active = (this.db.prepare("SELECT COUNT(*) AS n FROM builds WHERE phase IN ('Pending','Running')").get() as {
         n: number;
@@ -271,7 +271,6 @@ export class SqliteStore implements Store {
       this.db
         .prepare("UPDATE builds SET phase = 'Pending', record = ? WHERE namespace = ? AND id = ? AND phase = 'New'")
         .run(JSON.stringify(build), row.namespace, row.id);
-      void now;
       return build;
     })();
   }

@@ -1,152 +1,40 @@
-/** The SQLite store on a real database file: migrations, the queue, idempotent deliveries, restarts. */
+/** The SQLite store on a real database file: the Store contract, plus WAL mode and migrations. */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { checkBuildConfig, type BuildConfig } from "../../core/buildconfig.js";
+import { describe, expect, it } from "vitest";
+import { describeStoreContract } from "../../ports/store.contract.js";
 import { SqliteStore } from "./sqlite-store.js";
 
-const NOW = "2026-11-25T10:00:00.000Z";
-
-function bc(name: string, runPolicy = "Serial"): BuildConfig {
-  const r = checkBuildConfig({
-    apiVersion: "build.openshift.io/v1",
-    kind: "BuildConfig",
-    metadata: { name, namespace: "ns" },
-    spec: {
-      runPolicy,
-      source: { git: { uri: "https://git.example.test/org/repo.git", ref: "main" } },
-      strategy: { type: "Docker", dockerStrategy: {} },
-      output: { to: { kind: "DockerImage", name: `registry.example.test/ns/${name}:latest` } },
-      triggers: [{ type: "GitHub", github: { secret: "x" } }],
+describeStoreContract("SQLite", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "cascade-store-"));
+  const file = join(dir, "cascade.db");
+  let store = new SqliteStore(file);
+  return {
+    store,
+    async reopen() {
+      await store.close();
+      store = new SqliteStore(file);
+      return store;
     },
-  });
-  if (!r.ok) throw new Error(JSON.stringify(r.errors));
-  return r.config;
-}
-
-const req = (name: string) => ({
-  namespace: "ns",
-  buildConfig: name,
-  causes: [{ type: "Manual" as const, message: "test", at: NOW }],
-  inputs: { bases: [] },
+    async dispose() {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 });
 
 describe("SqliteStore", () => {
-  let dir: string;
-  let file: string;
-  let store: SqliteStore;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "cascade-store-"));
-    file = join(dir, "cascade.db");
-    store = new SqliteStore(file);
-  });
-  afterEach(async () => {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  it("runs in WAL mode with every migration applied", () => {
+  it("runs in WAL mode with every migration applied, and migrates once", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cascade-store-"));
+    const file = join(dir, "cascade.db");
+    const store = new SqliteStore(file);
     expect(store.db.pragma("journal_mode", { simple: true })).toBe("wal");
     expect(store.schemaVersion).toBe(2);
-  });
-
-  it("numbers builds per BuildConfig and keeps them across a restart", async () => {
-    await store.putBuildConfig(bc("web"), NOW);
-    await store.putBuildConfig(bc("api"), NOW);
-    const { builds } = await store.enqueueBuilds([req("web"), req("web"), req("api")], { now: NOW, logDir: "/logs" });
-    expect(builds.map((b) => b.id)).toEqual(["web-1", "web-2", "api-1"]);
-    expect(builds[0]!.logPath).toBe("/logs/ns/web-1.log");
     await store.close();
-    store = new SqliteStore(file);
-    expect(store.schemaVersion).toBe(2);
-    expect((await store.listBuilds()).map((b) => `${b.id}:${b.phase}`)).toEqual(["api-1:New", "web-2:New", "web-1:New"]);
-    expect((await store.getBuildConfig("ns", "web"))?.lastVersion).toBe(2);
-    const next = await store.enqueueBuilds([req("web")], { now: NOW, logDir: "/logs" });
-    expect(next.builds[0]!.id).toBe("web-3");
-  });
-
-  it("requeues builds that a stopped process left Pending or Running", async () => {
-    await store.putBuildConfig(bc("web", "Parallel"), NOW);
-    await store.enqueueBuilds([req("web"), req("web")], { now: NOW, logDir: "/l" });
-    const a = await store.claimNextBuild(NOW, 5);
-    const b = await store.claimNextBuild(NOW, 5);
-    await store.updateBuild("ns", b!.id, { phase: "Running", startedAt: NOW });
-    expect([a?.phase, b?.id]).toEqual(["Pending", "web-2"]);
-    await store.close();
-    store = new SqliteStore(file);
-    const requeued = await store.requeueInterrupted(NOW);
-    expect(requeued.map((x) => x.id)).toEqual(["web-1", "web-2"]);
-    expect((await store.listBuilds({ phases: ["New"] })).length).toBe(2);
-    expect((await store.getBuild("ns", "web-2"))?.startedAt).toBeUndefined();
-  });
-
-  it.each([
-    ["Serial", ["web-1"]],
-    ["SerialLatestOnly", ["web-1"]],
-    ["Parallel", ["web-1", "web-2", "web-3"]],
-  ])("claims by run policy %s", async (policy, expected) => {
-    await store.putBuildConfig(bc("web", policy), NOW);
-    await store.enqueueBuilds([req("web"), req("web"), req("web")], { now: NOW, logDir: "/l" });
-    const claimed: string[] = [];
-    for (let i = 0; i < 3; i++) {
-      const b = await store.claimNextBuild(NOW, 10);
-      if (b) claimed.push(b.id);
-    }
-    expect(claimed).toEqual(expected);
-  });
-
-  it("bounds active builds by the global limit", async () => {
-    await store.putBuildConfig(bc("a", "Parallel"), NOW);
-    await store.enqueueBuilds([req("a"), req("a"), req("a")], { now: NOW, logDir: "/l" });
-    expect(await store.claimNextBuild(NOW, 2)).toBeDefined();
-    expect(await store.claimNextBuild(NOW, 2)).toBeDefined();
-    expect(await store.claimNextBuild(NOW, 2)).toBeUndefined();
-  });
-
-  it("records a delivery with its builds atomically, and answers a redelivery with the same builds", async () => {
-    await store.putBuildConfig(bc("web"), NOW);
-    const delivery = { provider: "github", id: "d-1" };
-    const first = await store.enqueueBuilds([req("web")], { now: NOW, logDir: "/l", delivery });
-    const again = await store.enqueueBuilds([req("web")], { now: NOW, logDir: "/l", delivery });
-    expect(first.duplicate).toBe(false);
-    expect(again).toEqual({ builds: first.builds, duplicate: true });
-    expect((await store.listBuilds()).length).toBe(1);
-    expect(await store.recordDelivery({ provider: "github", id: "d-2" }, NOW)).toEqual({ duplicate: false, buildIds: [] });
-    expect(await store.recordDelivery({ provider: "github", id: "d-2" }, NOW)).toEqual({ duplicate: true, buildIds: [] });
-  });
-
-  it("stores nothing when one request of a batch names an unknown BuildConfig", async () => {
-    await store.putBuildConfig(bc("web"), NOW);
-    await expect(
-      store.enqueueBuilds([req("web"), req("missing")], { now: NOW, logDir: "/l", delivery: { provider: "github", id: "x" } }),
-    ).rejects.toThrow(/buildconfig "ns\/missing" not found/);
-    expect(await store.listBuilds()).toEqual([]);
-    expect((await store.getBuildConfig("ns", "web"))?.lastVersion).toBe(0);
-    expect((await store.recordDelivery({ provider: "github", id: "x" }, NOW)).duplicate).toBe(false);
-  });
-
-  it("refuses a conditional update from the wrong phase", async () => {
-    await store.putBuildConfig(bc("web"), NOW);
-    await store.enqueueBuilds([req("web")], { now: NOW, logDir: "/l" });
-    await store.updateBuild("ns", "web-1", { phase: "Complete" });
-    await expect(store.updateBuild("ns", "web-1", { phase: "Cancelled" }, ["New", "Pending"])).rejects.toThrow(/is Complete, not New or Pending/);
-  });
-
-  it("keeps an outbox per subscriber with retries and dead letters", async () => {
-    const s1 = await store.addSubscriber({ url: "http://127.0.0.1:1/a", secret: "k", mode: "binary" }, NOW);
-    await store.addSubscriber({ url: "http://127.0.0.1:1/b", secret: "k", mode: "structured" }, NOW);
-    expect(await store.enqueueEvent("e1", "{}", NOW)).toBe(2);
-    expect(await store.enqueueEvent("e1", "{}", NOW)).toBe(2); // same event id: no second copy
-    const due = await store.dueDeliveries(NOW, 10);
-    expect(due.length).toBe(2);
-    await store.markDeliveryFailed(due[0]!.seq, "HTTP 503", "2026-11-25T10:00:05.000Z");
-    await store.markDelivered(due[1]!.seq, NOW);
-    expect((await store.dueDeliveries(NOW, 10)).length).toBe(0);
-    const later = await store.dueDeliveries("2026-11-25T10:00:05.000Z", 10);
-    expect(later.map((d) => [d.subscriberId, d.attempts])).toEqual([[s1.id, 1]]);
-    await store.markDeliveryFailed(later[0]!.seq, "HTTP 503", undefined);
-    expect((await store.dueDeliveries("2099-01-01T00:00:00.000Z", 10)).length).toBe(0);
-    expect(await store.deliveredEvents()).toBe(1);
+    const again = new SqliteStore(file);
+    expect(again.schemaVersion).toBe(2);
+    await again.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 });

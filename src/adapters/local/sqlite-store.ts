@@ -340,7 +340,7 @@ export class SqliteStore implements Store {
 
   async enqueueEvent(eventId: string, event: string, now: string) {
     return this.db.transaction(() => {
-      const subs = this.db.prepare("SELECT id FROM subscribers").all() as { id: string }[];
+      const subs = this.db.prepare("SELECT id FROM subscribers ORDER BY created_at, rowid").all() as { id: string }[];
       const insert = this.db.prepare(
         "INSERT OR IGNORE INTO outbox (event_id, subscriber_id, event, next_attempt_at) VALUES (?, ?, ?, ?)",
       );

@@ -1,0 +1,162 @@
+/** The planner's guarantees (DESIGN.md section 2), as given/when/then cases over small graphs. */
+import { describe, expect, it } from "vitest";
+import { checkBuildConfig, type BuildConfig } from "./buildconfig.js";
+import { graphNode } from "./graph-nodes.js";
+import { buildGraph, downstreamInPlan, findCycle, planClosure, planImageUpdate, type GraphNode, type PlanState } from "./planner.js";
+
+const R = "registry.example.test";
+const img = (n: string) => `${R}/${n}:latest`;
+const node = (key: string, output: string | undefined, follows: string[]): GraphNode => ({
+  key,
+  ...(output ? { output: img(output) } : {}),
+  follows: follows.map(img),
+  bases: follows.map(img),
+});
+const noState: PlanState = { lastDigest: () => undefined, queuedBuild: () => undefined };
+const keys = (waves: { key: string }[][]) => waves.map((w) => w.map((p) => p.key));
+const D1 = `sha256:${"1".repeat(64)}`;
+const D2 = `sha256:${"2".repeat(64)}`;
+
+// A -> B, A -> C, B -> D, C -> D (a diamond), plus E on an unrelated base.
+const diamond = buildGraph([
+  node("ns/a", "a", ["base"]),
+  node("ns/b", "b", ["a"]),
+  node("ns/c", "c", ["a"]),
+  node("ns/d", "d", ["b", "c"]),
+  node("ns/e", "e", ["other"]),
+]);
+
+describe("planner", () => {
+  it("given a diamond, when its root base changes, then B and C build after A and D builds once after both", () => {
+    const plan = planImageUpdate(diamond, { image: img("base"), digest: D1 }, noState);
+    expect(keys(plan.waves)).toEqual([["ns/a"], ["ns/b", "ns/c"], ["ns/d"]]);
+    expect(plan.waves[2]![0]!.dependsOn.sort()).toEqual(["ns/b", "ns/c"]);
+    expect(plan.waves.flat().filter((p) => p.key === "ns/d")).toHaveLength(1);
+  });
+
+  it("given a diamond, when a middle image changes, then only its downstream builds", () => {
+    const plan = planImageUpdate(diamond, { image: img("b"), digest: D1 }, noState);
+    expect(keys(plan.waves)).toEqual([["ns/d"]]);
+    expect(plan.waves[0]![0]!.reason).toContain(`base ${img("b")} changed to ${D1}`);
+  });
+
+  it("given an image nobody follows, when it changes, then nothing is planned", () => {
+    expect(planImageUpdate(diamond, { image: img("nobody"), digest: D1 }, noState)).toEqual({ waves: [], skipped: [] });
+  });
+
+  it("given a BuildConfig that last built from this digest, when the same digest arrives, then it is skipped with the reason", () => {
+    const state: PlanState = { ...noState, lastDigest: (k, i) => (k === "ns/a" && i === img("base") ? D1 : undefined) };
+    const plan = planImageUpdate(diamond, { image: img("base"), digest: D1 }, state);
+    expect(plan.waves).toEqual([]);
+    expect(plan.skipped).toEqual([{ key: "ns/a", reason: `already built from ${img("base")}@${D1}` }]);
+  });
+
+  it("given a different last digest, when a new digest arrives, then the reason names both", () => {
+    const state: PlanState = { ...noState, lastDigest: () => D1 };
+    const plan = planImageUpdate(diamond, { image: img("base"), digest: D2 }, state);
+    expect(plan.waves[0]![0]!.reason).toBe(`base ${img("base")} changed to ${D2} (was ${D1})`);
+  });
+
+  it("given a queued build, when an event plans it again, then the event coalesces into the queued build", () => {
+    const state: PlanState = { ...noState, queuedBuild: (k) => (k === "ns/d" ? "d-7" : undefined) };
+    const plan = planImageUpdate(diamond, { image: img("base"), digest: D1 }, state);
+    expect(plan.waves[2]).toEqual([expect.objectContaining({ key: "ns/d", coalesceInto: "d-7" })]);
+  });
+
+  it("given roots from a git push, when one root follows another, then it waits for it", () => {
+    const plan = planClosure(diamond, [
+      { key: "ns/b", reason: "push" },
+      { key: "ns/a", reason: "push" },
+    ], noState);
+    expect(keys(plan.waves)).toEqual([["ns/a"], ["ns/b", "ns/c"], ["ns/d"]]);
+    expect(plan.waves[1]!.find((p) => p.key === "ns/b")!.reason).toBe("push");
+  });
+
+  it("given a failure in a plan, when A fails, then everything downstream of it is left not run", () => {
+    const plan = planImageUpdate(diamond, { image: img("base"), digest: D1 }, noState);
+    expect(downstreamInPlan(plan, "ns/a")).toEqual(["ns/b", "ns/c", "ns/d"]);
+    expect(downstreamInPlan(plan, "ns/b")).toEqual(["ns/d"]);
+    expect(downstreamInPlan(plan, "ns/d")).toEqual([]);
+  });
+
+  it.each([
+    ["a self-loop", [node("ns/x", "x", ["x"])], ["ns/x", "ns/x"]],
+    ["a two-cycle", [node("ns/x", "x", ["y"]), node("ns/y", "y", ["x"])], ["ns/x", "ns/y", "ns/x"]],
+    [
+      "a cycle behind a chain",
+      [node("ns/a", "a", ["base"]), node("ns/p", "p", ["a", "r"]), node("ns/q", "q", ["p"]), node("ns/r", "r", ["q"])],
+      ["ns/p", "ns/q", "ns/r", "ns/p"],
+    ],
+  ])("given %s, when checked, then the cycle is named", (_name, nodes, cycle) => {
+    expect(findCycle(buildGraph(nodes))).toEqual(cycle);
+  });
+
+  it("given a diamond, when checked, then there is no cycle", () => {
+    expect(findCycle(diamond)).toBeUndefined();
+  });
+
+  it("given a long chain, when planned, then each link is its own wave and the search does not overflow", () => {
+    const n = 5000;
+    const nodes = Array.from({ length: n }, (_, i) => node(`ns/n${i}`, `n${i}`, [i === 0 ? "base" : `n${i - 1}`]));
+    const g = buildGraph(nodes);
+    expect(findCycle(g)).toBeUndefined();
+    const plan = planImageUpdate(g, { image: img("base"), digest: D1 }, noState);
+    expect(plan.waves.length).toBe(n);
+  });
+});
+
+function bc(spec: Record<string, unknown>, name = "app"): BuildConfig {
+  const r = checkBuildConfig({ apiVersion: "build.openshift.io/v1", kind: "BuildConfig", metadata: { name, namespace: "ns" }, spec });
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r.config;
+}
+const resolve = (ref: { kind: string; name: string }) => (ref.kind === "DockerImage" ? ref.name : `${R}/ns/${ref.name}`);
+
+describe("graphNode", () => {
+  const out = { to: { kind: "DockerImage", name: `${R}/ns/app:1` } };
+  it.each([
+    [
+      "an ImageChange trigger without from follows every external FROM of the inline Dockerfile, ARGs resolved",
+      { source: { dockerfile: "ARG V=20\nFROM node:${V} AS build\nFROM build\nFROM alpine:3\n" }, strategy: { type: "Docker" }, output: out, triggers: [{ type: "ImageChange" }] },
+      ["docker.io/library/node:20", "docker.io/library/alpine:3"],
+    ],
+    [
+      "dockerStrategy.from replaces the last FROM",
+      {
+        source: { dockerfile: "FROM golang:1.22 AS b\nFROM scratch\n" },
+        strategy: { type: "Docker", dockerStrategy: { from: { kind: "DockerImage", name: "debian:12" } } },
+        output: out,
+        triggers: [{ type: "ImageChange" }],
+      },
+      ["docker.io/library/debian:12", "docker.io/library/golang:1.22"],
+    ],
+    [
+      "an explicit from is followed as given",
+      { strategy: { type: "Docker" }, output: out, triggers: [{ type: "ImageChange", imageChange: { from: { kind: "ImageStreamTag", name: "base:v1" } } }] },
+      [`${R}/ns/base:v1`],
+    ],
+    [
+      "a paused trigger follows nothing",
+      { source: { dockerfile: "FROM node:20\n" }, strategy: { type: "Docker" }, output: out, triggers: [{ type: "ImageChange", imageChange: { paused: true } }] },
+      [],
+    ],
+    [
+      "no ImageChange trigger follows nothing",
+      { source: { dockerfile: "FROM node:20\n" }, strategy: { type: "Docker" }, output: out, triggers: [] },
+      [],
+    ],
+  ])("%s", (_name, spec, follows) => {
+    const n = graphNode(bc(spec), { resolve });
+    expect(n.follows).toEqual(follows);
+    expect(n.output).toBe(`${R}/ns/app:1`);
+    expect(n.key).toBe("ns/app");
+  });
+
+  it("uses the bases the last build recorded when the Dockerfile lives in the repository", () => {
+    const n = graphNode(bc({ strategy: { type: "Docker" }, output: out, triggers: [{ type: "ImageChange" }] }), {
+      resolve,
+      recordedBases: [`${R}/ns/base:latest`, "busybox"],
+    });
+    expect(n.follows).toEqual([`${R}/ns/base:latest`, "docker.io/library/busybox:latest"]);
+  });
+});

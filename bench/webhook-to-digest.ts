@@ -39,7 +39,7 @@ chmodSync(gitRoot, 0o755);
 const app = await startLocal({ home, port: 0, registryPort: await findFreePort(), log: pino({ level: "warn" }) });
 const reg = app.registry.hostPort;
 const secret = "bench-secret";
-const deps = { store: app.store, builds: app.builds, clock: { now: () => new Date() } };
+const deps = { store: app.store, builds: app.builds, planning: app.planning, clock: { now: () => new Date() } };
 const baseBare = initBareRepo(join(gitRoot, "base.git"));
 const appBare = initBareRepo(join(gitRoot, "hello.git"));
 await applyConfigs(deps, demoConfigs({ registry: reg, baseRepo: baseBare, appRepo: appBare, secret }));
@@ -56,7 +56,7 @@ async function waitFor(ns: string, id: string) {
 const baseWork = cloneRepo(baseBare, join(gitRoot, "work", "base"));
 commitFiles(baseWork, { Dockerfile: BASE_DOCKERFILE, busybox: readFileSync("/bin/busybox") }, "base", { busybox: 0o755 });
 await push(baseWork);
-const baseBuild = await waitFor("demo", (await app.builds.startBuild("demo", "base")).id);
+const baseBuild = await waitFor("demo", (await app.planning.startBuild("demo", "base")).id);
 if (baseBuild.phase !== "Complete") throw new Error(`base build failed: ${baseBuild.message}`);
 
 const appWork = cloneRepo(appBare, join(gitRoot, "work", "hello"));

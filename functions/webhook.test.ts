@@ -11,6 +11,7 @@ import { SqliteStore } from "../src/adapters/local/sqlite-store.js";
 import { hmacSha256Hex } from "../src/core/webhook-signature.js";
 import type { CascadeEvent } from "../src/core/events-out.js";
 import { Builds } from "../src/runtime/builds.js";
+import { Planning } from "../src/runtime/planning.js";
 import { applyConfigs } from "../src/runtime/configs.js";
 import { createWebhookHandler } from "./webhook.js";
 
@@ -22,6 +23,7 @@ describe("webhook Lambda", () => {
   let store: SqliteStore;
   let published: CascadeEvent[];
   let handler: ReturnType<typeof createWebhookHandler>;
+  let planning: Planning;
   const clock = { now: () => new Date("2026-11-25T10:00:00Z") };
 
   beforeEach(async () => {
@@ -38,8 +40,9 @@ describe("webhook Lambda", () => {
       logDir: "/tmp/logs",
       registry: { auth: {}, insecure: [] },
     });
-    handler = createWebhookHandler({ store, builds, clock, log });
-    await applyConfigs({ store, builds, clock }, [
+    planning = new Planning({ store, builds, clock, log, resolve: (ref, ns) => builds.resolveRef(ref, ns) });
+    handler = createWebhookHandler({ store, builds, planning, clock, log });
+    await applyConfigs({ store, builds, planning, clock }, [
       {
         apiVersion: "build.openshift.io/v1",
         kind: "BuildConfig",

@@ -294,7 +294,7 @@ describe("local build path", () => {
     ]);
     commitFiles(app.work, { "svc/Dockerfile": `FROM ${base}\nRUN sleep 61\n` }, "slow again");
     await push(app.work);
-    const b = await stack.app.builds.startBuild("team", "slow");
+    const b = await stack.app.planning.startBuild("team", "slow");
     const build = await stack.waitForBuild("team", b.id, 30_000);
     expect(build).toMatchObject({ phase: "Failed", reason: "DeadlineExceeded" });
     expect(build.durationMs).toBeLessThan(10_000);
@@ -313,7 +313,7 @@ describe("local build path", () => {
         },
       },
     ]);
-    const b = await stack.app.builds.startBuild("team", "inline");
+    const b = await stack.app.planning.startBuild("team", "inline");
     const build = await stack.waitForBuild("team", b.id);
     expect(build.phase, build.message).toBe("Complete");
     expect(readFileSync(build.logPath!, "utf8")).toContain("RUN echo inline-dockerfile > /inline");

@@ -123,7 +123,7 @@ export async function runDemo(cfg: Settings): Promise<number> {
     const baseBare = initBareRepo(join(gitRoot, "base.git"), { url: hookUrl, secret });
     const appBare = initBareRepo(join(gitRoot, "hello.git"), { url: hookUrl, secret });
     const reg = app.registry.hostPort;
-    const deps = { store: app.store, builds: app.builds, clock: { now: () => new Date() } };
+    const deps = { store: app.store, builds: app.builds, planning: app.planning, clock: { now: () => new Date() } };
     await applyConfigs(deps, demoConfigs({ registry: reg, baseRepo: baseBare, appRepo: appBare, secret }));
 
     step(3, "Building the base image from Debian's busybox-static (git push -> webhook -> build)");

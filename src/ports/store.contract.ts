@@ -116,6 +116,24 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
       expect(claimed).toEqual(expected);
     });
 
+    it("starts a build only when every build it depends on is Complete", async () => {
+      await store.putBuildConfig(bc("a", "Parallel"), NOW);
+      await store.putBuildConfig(bc("b", "Parallel"), NOW);
+      await store.putBuildConfig(bc("c", "Parallel"), NOW);
+      const { builds } = await store.enqueueBuilds(
+        [req("a"), { ...req("b"), after: { requests: [0] } }, { ...req("c"), after: { requests: [0, 1], builds: ["ns/a-1"] } }],
+        { now: NOW, logDir: "/l" },
+      );
+      expect(builds.map((b) => b.dependsOn)).toEqual([undefined, ["ns/a-1"], ["ns/a-1", "ns/b-1", "ns/a-1"]]);
+      expect((await store.claimNextBuild(NOW, 10))?.id).toBe("a-1");
+      expect(await store.claimNextBuild(NOW, 10)).toBeUndefined();
+      await store.updateBuild("ns", "a-1", { phase: "Complete" });
+      expect((await store.claimNextBuild(NOW, 10))?.id).toBe("b-1");
+      expect(await store.claimNextBuild(NOW, 10)).toBeUndefined();
+      await store.updateBuild("ns", "b-1", { phase: "Failed" });
+      expect(await store.claimNextBuild(NOW, 10)).toBeUndefined();
+    });
+
     it("bounds active builds by the global limit", async () => {
       await store.putBuildConfig(bc("a", "Parallel"), NOW);
       await store.enqueueBuilds([req("a"), req("a"), req("a")], { now: NOW, logDir: "/l" });

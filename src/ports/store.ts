@@ -19,6 +19,8 @@ export interface BuildRequest {
   buildConfig: string;
   causes: BuildCause[];
   inputs: BuildInputs;
+  /** What must complete first: other requests of the same call (by index) and existing builds (`ns/id`). */
+  after?: { requests?: number[]; builds?: string[] };
 }
 
 export interface Delivery {
@@ -76,7 +78,8 @@ export interface Store {
 
   /**
    * Take the next queued build that may start now (global limit `maxActive`,
-   * `Serial` allows one active build per BuildConfig) and move it to Pending.
+   * `Serial` allows one active build per BuildConfig, every build it depends
+   * on is Complete) and move it to Pending.
    */
   claimNextBuild(now: string, maxActive: number): Promise<Build | undefined>;
   /** Update a build; with `ifPhase`, only when its phase is one of those (else ConflictError). */

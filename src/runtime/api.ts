@@ -9,12 +9,17 @@ import type { Clock } from "../ports/clock.js";
 import type { Store } from "../ports/store.js";
 import type { Builds } from "./builds.js";
 import { applyConfigs } from "./configs.js";
+import type { Planning } from "./planning.js";
+import { handleRegistryNotification } from "./registry-hook.js";
 import { json, type HttpRequest, type HttpResponse } from "./http.js";
 import { errorResponse, handleGeneric, handleGitHub } from "./ingest.js";
 
 export interface ApiDeps {
   store: Store;
   builds: Builds;
+  planning: Planning;
+  /** Token the local registry sends with its notifications (`Authorization: Bearer`). */
+  registryToken?: string;
   clock: Clock;
   log: Logger;
 }
@@ -41,6 +46,35 @@ async function findBuildOr404(deps: ApiDeps, ref: string) {
 const routes: [string, RegExp, Handler][] = [
   ["GET", /^\/healthz$/, async () => json(200, { status: "ok" })],
   ["POST", /^\/hooks\/github$/, (d, r) => handleGitHub(d, r)],
+  ["POST", /^\/hooks\/registry$/, (d, r) => handleRegistryNotification(d, r)],
+  [
+    "GET",
+    /^\/graph$/,
+    async (d) => {
+      const g = await d.planning.graph();
+      const nodes = [...g.nodes.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
+      const edges = nodes.flatMap((n) =>
+        n.follows.flatMap((image) => (g.producers.get(image) ?? []).map((from) => ({ from, to: n.key, image }))),
+      );
+      return json(200, { nodes, edges });
+    },
+  ],
+  [
+    "POST",
+    /^\/plan$/,
+    async (d, r) => {
+      const b = body(r);
+      if (typeof b.image === "string") {
+        const at = b.image.lastIndexOf("@");
+        if (at < 0) throw new ValidationError(`image "${b.image}": expected REF@sha256:DIGEST`);
+        return json(200, await d.planning.planImage(b.image.slice(0, at), b.image.slice(at + 1)));
+      }
+      if (typeof b.repository === "string" && typeof b.branch === "string") {
+        return json(200, await d.planning.planPush(b.repository, b.branch));
+      }
+      throw new ValidationError("plan needs {image: REF@DIGEST} or {repository, branch}");
+    },
+  ],
   ["POST", /^\/hooks\/generic\/([^/]+)\/([^/]+)$/, (d, r, [ns, name]) => handleGeneric(d, r, ns!, name!)],
   [
     "POST",
@@ -77,7 +111,7 @@ const routes: [string, RegExp, Handler][] = [
     /^\/buildconfigs\/([^/]+)\/([^/]+)\/instantiate$/,
     async (d, r, [ns, name]) => {
       const b = body(r);
-      const build = await d.builds.startBuild(ns!, name!, {
+      const build = await d.planning.startBuild(ns!, name!, {
         ...(typeof b.commit === "string" ? { commit: b.commit } : {}),
         ...(typeof b.ref === "string" ? { ref: b.ref } : {}),
         ...(typeof b.message === "string" ? { message: b.message } : {}),
@@ -113,6 +147,7 @@ const routes: [string, RegExp, Handler][] = [
 ];
 
 export async function route(deps: ApiDeps, req: HttpRequest): Promise<HttpResponse> {
+  if (!deps.planning) return json(503, { error: "Starting", message: "Cascade is starting; retry shortly" });
   try {
     let pathMatched = false;
     for (const [method, re, handler] of routes) {

@@ -8,7 +8,7 @@ import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
 import { dirname } from "node:path";
 import type { Logger } from "pino";
 import type { BuilderJob } from "../builder/job.js";
-import { isTerminal, type Build, type BuildCause, type BuildInputs } from "../core/build.js";
+import { isTerminal, type Build, type BuildInputs } from "../core/build.js";
 import type { BuildConfig, ObjectReference } from "../core/buildconfig.js";
 import { ConflictError, NotFoundError, ValidationError } from "../core/errors.js";
 import { publishedEvent, transitionEvent, type CascadeEvent } from "../core/events-out.js";
@@ -53,8 +53,18 @@ export class Builds {
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private stopping = false;
+  /** Follow-up after a build ends (chains: publish its image, or leave its downstream not run). */
+  onFinished: ((b: Build) => Promise<void>) | undefined;
 
   constructor(private readonly o: BuildsOptions) {}
+
+  private async followUp(b: Build): Promise<void> {
+    try {
+      await this.onFinished?.(b);
+    } catch (e) {
+      this.o.log.error({ err: e, build: `${b.namespace}/${b.id}` }, "follow-up after build failed");
+    }
+  }
 
   private now(): string {
     return this.o.clock.now().toISOString();
@@ -86,23 +96,6 @@ export class Builds {
     return res;
   }
 
-  /** A manual `start-build`: always builds, at the given commit or the tip of the configured ref. */
-  async startBuild(namespace: string, name: string, opts: { commit?: string; ref?: string; message?: string } = {}) {
-    const stored = await this.o.store.getBuildConfig(namespace, name);
-    if (!stored) throw new NotFoundError(`buildconfig "${namespace}/${name}" not found`);
-    const cause: BuildCause = {
-      type: "Manual",
-      message: opts.message ?? "Manually triggered",
-      at: this.now(),
-      ...(opts.commit ? { commit: opts.commit } : {}),
-      ...(opts.ref ? { ref: opts.ref } : {}),
-    };
-    const { builds } = await this.enqueue([
-      { namespace, buildConfig: name, causes: [cause], inputs: sourceInputs(stored.config, opts) },
-    ]);
-    return builds[0]!;
-  }
-
   async cancel(ref: string): Promise<Build> {
     const b = await this.o.store.findBuild(ref);
     if (!b) throw new NotFoundError(`build "${ref}" not found`);
@@ -121,6 +114,7 @@ export class Builds {
       ["New", "Pending"],
     );
     await this.emit(next);
+    await this.followUp(next);
     return next;
   }
 
@@ -302,6 +296,7 @@ export class Builds {
       build = await store.updateBuild(claimed.namespace, claimed.id, { ...patch, inputs, completedAt, durationMs });
       log.info({ build: key, phase: build.phase, reason: build.reason, digest: build.outputs?.digest, durationMs }, "build finished");
       await this.emit(build);
+      await this.followUp(build);
     } finally {
       await new Promise<void>((r) => (logStream ? logStream.end(r) : r()));
       this.active.delete(key);

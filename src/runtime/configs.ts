@@ -4,7 +4,9 @@
  */
 import { checkBuildConfig, type BuildConfig } from "../core/buildconfig.js";
 import { ValidationError } from "../core/errors.js";
+import { findCycle } from "../core/planner.js";
 import type { Clock } from "../ports/clock.js";
+import type { Planning } from "./planning.js";
 import type { Store } from "../ports/store.js";
 import { sourceInputs, type Builds } from "./builds.js";
 
@@ -17,7 +19,7 @@ export interface ApplyResult {
 }
 
 export async function applyConfigs(
-  deps: { store: Store; builds: Builds; clock: Clock },
+  deps: { store: Store; builds: Builds; planning: Planning; clock: Clock },
   inputs: unknown[],
 ): Promise<ApplyResult[]> {
   // Validate everything first: one bad document stores nothing.
@@ -34,6 +36,13 @@ export async function applyConfigs(
       warnings: check.warnings.map((w) => `buildconfig "${check.config.metadata.name}": ${w.message}`),
     };
   });
+  // The graph with these configs applied must have no ImageChange cycle (OpenShift has no such check).
+  const merged = new Map((await deps.store.listBuildConfigs()).map((s) => [key(s.config), s.config]));
+  for (const { config } of configs) merged.set(key(config), config);
+  const cycle = findCycle(await deps.planning.graph([...merged.values()]));
+  if (cycle) {
+    throw new ValidationError(`ImageChange cycle: ${cycle.join(" -> ")}; each would rebuild the next forever. Nothing was applied`);
+  }
   const out: ApplyResult[] = [];
   for (const { config, warnings } of configs) {
     const now = deps.clock.now().toISOString();
@@ -55,3 +64,5 @@ export async function applyConfigs(
   }
   return out;
 }
+
+const key = (c: BuildConfig) => `${c.metadata.namespace ?? "default"}/${c.metadata.name}`;

@@ -16,11 +16,13 @@ import { normalizeGenericWebhook } from "../core/webhooks/generic.js";
 import type { Clock } from "../ports/clock.js";
 import type { Store } from "../ports/store.js";
 import { sourceInputs, type Builds } from "./builds.js";
+import type { Planning } from "./planning.js";
 import { json, type HttpRequest, type HttpResponse } from "./http.js";
 
 export interface IngestDeps {
   store: Store;
   builds: Builds;
+  planning: Planning;
   clock: Clock;
   log: Logger;
 }
@@ -93,19 +95,24 @@ export async function handleGitHub(deps: IngestDeps, req: HttpRequest): Promise<
     const seen = delivery ? await deps.store.recordDelivery(delivery, now) : { duplicate: false };
     return json(202, { message: seen.duplicate ? "duplicate delivery: nothing new queued" : "no build queued", duplicate: seen.duplicate, builds: [], skipped });
   }
-  const requests = toBuild.map(({ config }) => ({
-    namespace: ns(config),
-    buildConfig: config.metadata.name,
-    causes: [gitCause(event, "GitHub", now)],
-    inputs: sourceInputs(config, { ...(event.after ? { commit: event.after } : {}), ref: event.refName }),
-  }));
-  const res = await deps.builds.enqueue(requests, delivery);
+  const res = await deps.planning.submitRoots(
+    toBuild.map(({ config, reason }) => ({
+      key: `${ns(config)}/${config.metadata.name}`,
+      reason,
+      cause: gitCause(event, "GitHub", now),
+      inputs: sourceInputs(config, { ...(event.after ? { commit: event.after } : {}), ref: event.refName }),
+    })),
+    delivery ? { delivery } : {},
+  );
   deps.log.info({ delivery: deliveryId, duplicate: res.duplicate, builds: res.builds.map((b) => b.id) }, "github webhook");
   return json(res.duplicate ? 200 : 202, {
-    message: res.duplicate ? "duplicate delivery: nothing new queued" : `${res.builds.length} build(s) queued`,
+    message: res.duplicate
+      ? "duplicate delivery: nothing new queued"
+      : `${res.builds.length} build(s) queued${res.coalesced.length ? `, ${res.coalesced.length} coalesced into queued builds` : ""}`,
     duplicate: res.duplicate,
     builds: buildsSummary(res.builds),
-    skipped,
+    coalesced: res.coalesced,
+    skipped: [...skipped, ...res.skipped],
   });
 }
 
@@ -151,16 +158,16 @@ export async function handleGeneric(deps: IngestDeps, req: HttpRequest, namespac
     at: now,
   };
   const delivery = req.headers["x-request-id"] ? { provider: `generic:${namespace}/${name}`, id: req.headers["x-request-id"] } : undefined;
-  const res = await deps.builds.enqueue(
+  const res = await deps.planning.submitRoots(
     [
       {
-        namespace,
-        buildConfig: name,
-        causes: [cause],
+        key: `${namespace}/${name}`,
+        reason: cause.message,
+        cause,
         inputs: sourceInputs(config, { ...(payload?.git?.commit ? { commit: payload.git.commit } : {}) }),
       },
     ],
-    delivery,
+    delivery ? { delivery } : {},
   );
   return json(res.duplicate ? 200 : 202, {
     message: res.duplicate ? "duplicate delivery: nothing new queued" : `${res.builds.length} build(s) queued`,

@@ -18,6 +18,8 @@ import { SubscriberBus } from "../adapters/local/subscriber-bus.js";
 import { systemClock, type Clock } from "../ports/clock.js";
 import type { ApiDeps } from "./api.js";
 import { Builds } from "./builds.js";
+import { Planning } from "./planning.js";
+import { randomBytes } from "node:crypto";
 
 export interface LocalOptions {
   home: string;
@@ -42,6 +44,7 @@ export interface LocalCascade {
   bus: SubscriberBus;
   identity: BuilderIdentity;
   server: Server;
+  planning: Planning;
   log: Logger;
   stop(): Promise<void>;
 }
@@ -68,21 +71,33 @@ export async function startLocal(o: LocalOptions): Promise<LocalCascade> {
   const identity = ensureBuilderIdentity();
   const store = SqliteStore.open(home);
   let registry: RunningRegistry | undefined;
+  let server: Server | undefined;
   try {
-    registry = await startRegistry({ dir: join(home, "registry"), port: o.registryPort });
+    // The API listens first: the registry's notifications need its address.
+    // Until the worker is wired in, the router answers 503 (see route()).
+    const deps: ApiDeps = {
+      store,
+      clock,
+      log,
+      registryToken: randomBytes(24).toString("hex"),
+      builds: undefined as unknown as Builds,
+      planning: undefined as unknown as Planning,
+    };
+    server = createHttpServer(deps);
+    const host = o.host ?? "127.0.0.1";
+    const port = await listen(server, o.port, host);
+    const url = `http://${host}:${port}`;
+    registry = await startRegistry({
+      dir: join(home, "registry"),
+      port: o.registryPort,
+      notifications: [{ url: `${url}/hooks/registry`, headers: { Authorization: `Bearer ${deps.registryToken}` } }],
+    });
     const bus = new SubscriberBus({ store, clock, log });
     const runner = new BuildahRunner({
       identity,
       builderBundle: builderBundlePath(),
       ...(o.onBuilderStart ? { onStart: o.onBuilderStart } : {}),
     });
-    const host = o.host ?? "127.0.0.1";
-    // The API needs the worker and the worker's event source needs the API's
-    // address: the deps object is completed once the port is known.
-    const deps: ApiDeps = { store, clock, log, builds: undefined as unknown as Builds };
-    const server = createHttpServer(deps);
-    const port = await listen(server, o.port, host);
-    const url = `http://${host}:${port}`;
     const localAuth = { username: registry.credentials.username, password: registry.credentials.password };
     const builds = new Builds({
       store,
@@ -99,7 +114,11 @@ export async function startLocal(o: LocalOptions): Promise<LocalCascade> {
       },
       maxActive: o.maxActive ?? Number(process.env.CASCADE_MAX_BUILDS ?? 2),
     });
+    const planning = new Planning({ store, builds, clock, log, resolve: (ref, ns) => builds.resolveRef(ref, ns) });
+    builds.onFinished = (b) => planning.afterBuild(b);
     deps.builds = builds;
+    deps.planning = planning;
+    await planning.settleOrphans();
     bus.start();
     builds.start();
     const reg = registry;
@@ -113,11 +132,13 @@ export async function startLocal(o: LocalOptions): Promise<LocalCascade> {
       builds,
       bus,
       identity,
-      server,
+      server: server!,
+      planning,
       log,
       async stop() {
-        const closed = new Promise<void>((r) => server.close(() => r()));
-        server.closeAllConnections();
+        const srv = server!;
+        const closed = new Promise<void>((r) => srv.close(() => r()));
+        srv.closeAllConnections();
         await closed;
         await builds.stop();
         await bus.stop();
@@ -126,6 +147,7 @@ export async function startLocal(o: LocalOptions): Promise<LocalCascade> {
       },
     };
   } catch (e) {
+    server?.close();
     await registry?.stop();
     await store.close();
     throw e;

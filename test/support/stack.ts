@@ -48,7 +48,7 @@ export async function startStack(): Promise<Stack> {
     },
   });
   const events = await startEventCollector();
-  const deps = { store: app.store, builds: app.builds, clock: { now: () => new Date() } };
+  const deps = { store: app.store, builds: app.builds, planning: app.planning, clock: { now: () => new Date() } };
   Object.assign(stack, {
     app,
     events,

@@ -165,7 +165,16 @@ export class SqliteStore implements Store {
           .prepare("UPDATE buildconfigs SET last_version = ? WHERE namespace = ? AND name = ? AND last_version = ?")
           .run(number, req.namespace, req.buildConfig, bcRow.last_version);
         const id = buildId(req.buildConfig, number);
+        const dependsOn = [
+          ...(req.after?.requests ?? []).map((i) => {
+            const up = builds[i];
+            if (!up) throw new ValidationError(`build request ${builds.length} depends on request ${i}, which is not before it`);
+            return `${up.namespace}/${up.id}`;
+          }),
+          ...(req.after?.builds ?? []),
+        ];
         const build: Build = Build.parse({
+          ...(dependsOn.length ? { dependsOn } : {}),
           id,
           namespace: req.namespace,
           buildConfig: req.buildConfig,
@@ -263,6 +272,10 @@ export class SqliteStore implements Store {
            WHERE b.phase = 'New' AND (b.run_policy = 'Parallel' OR NOT EXISTS (
              SELECT 1 FROM builds o WHERE o.namespace = b.namespace AND o.buildconfig = b.buildconfig
                AND (o.phase IN ('Pending','Running') OR (o.phase = 'New' AND o.number < b.number))))
+             AND NOT EXISTS (
+               SELECT 1 FROM json_each(json_extract(b.record, '$.dependsOn')) d
+               JOIN builds u ON u.namespace || '/' || u.id = d.value
+               WHERE u.phase <> 'Complete')
            ORDER BY b.seq LIMIT 1`,
         )
         .get() as { namespace: string; id: string; record: string } | undefined;

@@ -57,6 +57,13 @@ describe("planner", () => {
     expect(plan.waves[0]![0]!.reason).toBe(`base ${img("base")} changed to ${D2} (was ${D1})`);
   });
 
+  it("given a build already ordered after the producer of a digest, when that digest arrives, then it is skipped with the reason", () => {
+    const state: PlanState = { ...noState, alreadyPlanned: (k) => (k === "ns/d" ? "already planned after ns/b-1" : undefined) };
+    const plan = planImageUpdate(diamond, { image: img("b"), digest: D1 }, state);
+    expect(plan.waves).toEqual([]);
+    expect(plan.skipped).toEqual([{ key: "ns/d", reason: "already planned after ns/b-1" }]);
+  });
+
   it("given a queued build, when an event plans it again, then the event coalesces into the queued build", () => {
     const state: PlanState = { ...noState, queuedBuild: (k) => (k === "ns/d" ? "d-7" : undefined) };
     const plan = planImageUpdate(diamond, { image: img("base"), digest: D1 }, state);

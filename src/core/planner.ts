@@ -109,6 +109,12 @@ export interface PlanState {
   lastDigest(key: string, image: string): string | undefined;
   /** The id of a queued (New) build of the BuildConfig, which new causes coalesce into. */
   queuedBuild(key: string): string | undefined;
+  /**
+   * Why this image update is already taken care of for this BuildConfig, if
+   * it is: e.g. a build of it already waits for (or ran after) the build that
+   * pushed this digest, as a plan ordered it.
+   */
+  alreadyPlanned?(key: string, image: string, digest: string): string | undefined;
 }
 
 export interface PlannedBuild {
@@ -193,8 +199,11 @@ export function planImageUpdate(graph: ImageGraph, event: { image: string; diges
   const skipped: Plan["skipped"] = [];
   for (const key of graph.followers.get(event.image) ?? []) {
     const last = state.lastDigest(key, event.image);
+    const planned = state.alreadyPlanned?.(key, event.image, event.digest);
     if (last === event.digest) {
       skipped.push({ key, reason: `already built from ${event.image}@${event.digest}` });
+    } else if (planned) {
+      skipped.push({ key, reason: planned });
     } else {
       roots.push({ key, reason: `base ${event.image} changed to ${event.digest}${last ? ` (was ${last})` : ""}` });
     }

@@ -52,14 +52,32 @@ export class Planning {
   async state(): Promise<PlanState> {
     const last = new Map<string, Map<string, string>>();
     const queued = new Map<string, string>();
-    for (const b of await this.o.store.listBuilds({ limit: 100_000 })) {
+    const producers = new Map<string, string>(); // `${image}@${digest}` -> ns/id of the build that pushed it
+    const waitsOn = new Map<string, Set<string>>(); // BuildConfig key -> builds its builds were ordered after
+    const all = await this.o.store.listBuilds({ limit: 100_000 });
+    for (const b of all) {
       const key = `${b.namespace}/${b.buildConfig}`;
+      if (b.phase === "Complete" && b.outputs) {
+        const repo = parseImageRef(b.outputs.image);
+        for (const tag of b.outputs.tags) producers.set(`${repo.registry}/${repo.repository}:${tag}@${b.outputs.digest}`, `${b.namespace}/${b.id}`);
+      }
+      for (const d of b.dependsOn ?? []) {
+        if (!waitsOn.has(key)) waitsOn.set(key, new Set());
+        waitsOn.get(key)!.add(d);
+      }
       if (b.phase === "Complete" && !last.has(key)) {
         last.set(key, new Map(b.inputs.bases.filter((x) => x.digest).map((x) => [normalizeImageRef(x.name), x.digest!])));
       }
       if (b.phase === "New" && !queued.has(key)) queued.set(key, b.id);
     }
-    return { lastDigest: (k, image) => last.get(k)?.get(image), queuedBuild: (k) => queued.get(k) };
+    return {
+      lastDigest: (k, image) => last.get(k)?.get(image),
+      queuedBuild: (k) => queued.get(k),
+      alreadyPlanned: (k, image, digest) => {
+        const producer = producers.get(`${image}@${digest}`);
+        return producer && waitsOn.get(k)?.has(producer) ? `already planned after ${producer}, which pushed ${image}@${digest}` : undefined;
+      },
+    };
   }
 
   async planImage(image: string, digest: string): Promise<Plan> {

@@ -9,6 +9,7 @@ import { createDistributionClient } from "../src/adapters/registry/distribution-
 import type { Build } from "../src/core/build.js";
 import { buildBaseImage, startStack, type Stack } from "./support/stack.js";
 import { pushBlob, pushManifest } from "./support/push-image.js";
+import { cascade } from "./support/cli.js";
 
 const NS = "chain";
 
@@ -81,6 +82,25 @@ describe("build chains", () => {
     expect(res.status).toBe(200);
     return (await res.json()) as { waves: { key: string; dependsOn: string[] }[][]; skipped: { key: string; reason: string }[] };
   }
+
+  it("explains the plan and the graph on the command line, running nothing", async () => {
+    const env = { CASCADE_URL: stack.app.url };
+    const plan = await cascade(["plan", "--image", `${base}@sha256:${"f".repeat(64)}`], env);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).toMatch(new RegExp(`wave 1\\n  build ${NS}/b: base ${base} changed to sha256:f{64}\\n  build ${NS}/c: `));
+    expect(plan.stdout).toContain(`wave 2\n  build ${NS}/d: base ${stack.registry}/${NS}/`);
+    expect(plan.stdout).toMatch(/\[after chain\/b, chain\/c\]|\[after chain\/c, chain\/b\]/);
+    const graph = await cascade(["graph", "--json"], env);
+    const g = JSON.parse(graph.stdout) as { edges: { from: string; to: string }[] };
+    expect(g.edges.filter((e) => e.from.startsWith(`${NS}/`)).map((e) => `${e.from}>${e.to}`).sort()).toEqual([`${NS}/b>${NS}/d`, `${NS}/c>${NS}/d`]);
+    expect(g.edges.filter((e) => e.to === `${NS}/b`).map((e) => e.from)).toEqual(["test/base"]);
+    const text = await cascade(["graph"], env);
+    expect(text.stdout).toContain(`${NS}/d -> ${stack.registry}/${NS}/d:latest\n  follows ${stack.registry}/${NS}/b:latest (built by ${NS}/b)`);
+    const bad = await cascade(["plan", "--image", base], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("expected REF@sha256:DIGEST");
+    expect(await chainBuilds()).toEqual([]);
+  });
 
   it("predicts, then runs, B and C before D, each exactly once, with each base digest labelled", async () => {
     const before = (await stack.app.store.listBuilds({ namespace: "test", buildConfig: "base", limit: 1 }))[0]!.outputs!.digest;

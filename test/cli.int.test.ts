@@ -1,21 +1,11 @@
 /** The `cascade` command against a running local Cascade, as a user types it. */
-import { execFile } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { commitFiles, push } from "../src/adapters/local/git-repo.js";
 import type { Build } from "../src/core/build.js";
+import { cascade } from "./support/cli.js";
 import { buildBaseImage, startStack, type Stack } from "./support/stack.js";
-
-const CLI = join(import.meta.dirname, "..", "bin", "cascade");
-
-function cascade(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 describe("cascade CLI", () => {
   let stack: Stack;

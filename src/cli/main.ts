@@ -12,7 +12,7 @@ import { CascadeError, ValidationError } from "../core/errors.js";
 import { Client } from "./client.js";
 import { runDemo } from "./demo.js";
 import { runUp } from "./up.js";
-import { formatBuilds, printLogStream, settings } from "./util.js";
+import { formatBuilds, formatGraph, formatPlan, printLogStream, settings, type GraphResponse, type PlanResponse } from "./util.js";
 
 const USAGE = `cascade: event-driven image builds on rootless buildah
 
@@ -24,6 +24,8 @@ Usage:
   cascade builds [-n NS] [--json]
   cascade logs BUILD [--follow]
   cascade cancel BUILD
+  cascade plan --image REF@DIGEST | --push REPO BRANCH | --event FILE [--json]   dry run: waves and reasons
+  cascade graph [--json]                                   the image dependency graph
   cascade subscribe URL [--secret S] [--mode binary|structured]
   cascade registry login                                   credentials of the local registry
 
@@ -62,6 +64,9 @@ async function main(argv: string[]): Promise<number> {
       secret: { type: "string" },
       mode: { type: "string" },
       limit: { type: "string" },
+      image: { type: "string" },
+      push: { type: "string" },
+      event: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -133,6 +138,34 @@ async function main(argv: string[]): Promise<number> {
       if (!id) throw new ValidationError("cancel needs a BUILD id");
       const b = await client.request<Build>("POST", `/builds/${encodeURIComponent(id)}/cancel`);
       out(`build ${b.namespace}/${b.id} cancelling`);
+      return 0;
+    }
+    case "plan": {
+      let body: unknown;
+      if (values.image) body = { image: values.image };
+      else if (values.push) {
+        if (!positionals[0]) throw new ValidationError("plan --push needs REPO BRANCH");
+        body = { repository: values.push, branch: positionals[0] };
+      } else if (values.event) {
+        let event: unknown;
+        try {
+          event = JSON.parse(readFileSync(values.event, "utf8"));
+        } catch (e) {
+          throw new ValidationError(`--event ${values.event}: ${(e as Error).message}`);
+        }
+        body = { event };
+      } else throw new ValidationError("plan needs --image REF@DIGEST, --push REPO BRANCH or --event FILE");
+      const res = await client.request<PlanResponse | { plans: (PlanResponse & { image: string })[]; ignored: { eventId: string; reason: string }[] }>("POST", "/plan", body);
+      if (values.json) out(JSON.stringify(res, null, 2));
+      else if ("plans" in res) {
+        for (const p of res.plans) out(`image ${p.image}\n${formatPlan(p)}`);
+        for (const i of res.ignored) out(`ignored event ${i.eventId}: ${i.reason}`);
+      } else out(formatPlan(res));
+      return 0;
+    }
+    case "graph": {
+      const g = await client.request<GraphResponse>("GET", "/graph");
+      out(values.json ? JSON.stringify(g, null, 2) : formatGraph(g));
       return 0;
     }
     case "subscribe": {

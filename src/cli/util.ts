@@ -58,3 +58,41 @@ export async function printLogStream(client: Client, id: string, follow: boolean
   if (!res.body) return;
   for await (const chunk of res.body) process.stdout.write(chunk);
 }
+
+export interface PlanResponse {
+  waves: { key: string; reason: string; dependsOn: string[]; coalesceInto?: string }[][];
+  skipped: { key: string; reason: string }[];
+}
+
+export function formatPlan(plan: PlanResponse): string {
+  const lines: string[] = [];
+  if (plan.waves.length === 0) lines.push("nothing to build");
+  plan.waves.forEach((wave, i) => {
+    lines.push(`wave ${i + 1}`);
+    for (const p of wave) {
+      const after = p.dependsOn.length ? ` [after ${p.dependsOn.join(", ")}]` : "";
+      const join = p.coalesceInto ? ` [joins queued build ${p.coalesceInto}]` : "";
+      lines.push(`  build ${p.key}: ${p.reason}${after}${join}`);
+    }
+  });
+  for (const s of plan.skipped) lines.push(`  skip  ${s.key}: ${s.reason}`);
+  return lines.join("\n");
+}
+
+export interface GraphResponse {
+  nodes: { key: string; output?: string; follows: string[]; bases: string[] }[];
+  edges: { from: string; to: string; image: string }[];
+}
+
+export function formatGraph(g: GraphResponse): string {
+  if (g.nodes.length === 0) return "no BuildConfigs";
+  const lines: string[] = [];
+  for (const n of g.nodes) {
+    lines.push(`${n.key}${n.output ? ` -> ${n.output}` : ""}`);
+    for (const b of n.bases) {
+      const from = g.edges.find((e) => e.to === n.key && e.image === b)?.from;
+      lines.push(`  ${n.follows.includes(b) ? "follows" : "uses   "} ${b}${from ? ` (built by ${from})` : ""}`);
+    }
+  }
+  return lines.join("\n");
+}

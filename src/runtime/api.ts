@@ -11,6 +11,8 @@ import type { Builds } from "./builds.js";
 import { applyConfigs } from "./configs.js";
 import type { Planning } from "./planning.js";
 import { handleRegistryNotification } from "./registry-hook.js";
+import { parseRegistryNotification } from "../core/webhooks/registry-notification.js";
+import { normalizeGitHubPush } from "../core/webhooks/github.js";
 import { json, type HttpRequest, type HttpResponse } from "./http.js";
 import { errorResponse, handleGeneric, handleGitHub } from "./ingest.js";
 
@@ -72,7 +74,18 @@ const routes: [string, RegExp, Handler][] = [
       if (typeof b.repository === "string" && typeof b.branch === "string") {
         return json(200, await d.planning.planPush(b.repository, b.branch));
       }
-      throw new ValidationError("plan needs {image: REF@DIGEST} or {repository, branch}");
+      if (b.event && typeof b.event === "object") {
+        const ev = b.event as Record<string, unknown>;
+        if (Array.isArray(ev.events)) {
+          // A Distribution notification envelope: one plan per image update, merged in order.
+          const { updates, ignored } = parseRegistryNotification(ev);
+          const plans = [];
+          for (const u of updates) plans.push({ image: `${u.image}@${u.digest}`, ...(await d.planning.planImage(u.image, u.digest)) });
+          return json(200, { plans, ignored });
+        }
+        return json(200, await d.planning.planGitEvent(normalizeGitHubPush(ev)));
+      }
+      throw new ValidationError("plan needs {image: REF@DIGEST}, {repository, branch} or {event: GitHub push or registry notification}");
     },
   ],
   ["POST", /^\/hooks\/generic\/([^/]+)\/([^/]+)$/, (d, r, [ns, name]) => handleGeneric(d, r, ns!, name!)],

@@ -187,8 +187,7 @@ export class Planning {
 
   /** Dry run of a push to a repository branch: the matching BuildConfigs and their closure. */
   async planPush(repository: string, branch: string): Promise<Plan> {
-    const configs = (await this.o.store.listBuildConfigs()).map((s) => s.config);
-    const event: GitRefEvent = {
+    return this.planGitEvent({
       kind: "git.ref",
       provider: "github",
       repository: { urls: [repository] },
@@ -198,7 +197,12 @@ export class Planning {
       after: "",
       deleted: false,
       created: false,
-    };
+    });
+  }
+
+  /** Dry run of a normalised git event (signatures are not checked: nothing runs). */
+  async planGitEvent(event: GitRefEvent): Promise<Plan> {
+    const configs = (await this.o.store.listBuildConfigs()).map((s) => s.config);
     const m = matchGitEvent(event, configs);
     const plan = planClosure(
       await this.graph(configs),

@@ -320,6 +320,47 @@ describe("local build path", () => {
     expect(build.causes[0]?.type).toBe("Manual");
   });
 
+  it("builds a pushed git tag into its semver image tags, and a deleted tag starts nothing", async () => {
+    await stack.apply([
+      {
+        apiVersion: "build.openshift.io/v1",
+        kind: "BuildConfig",
+        metadata: { name: "release", namespace: "team" },
+        spec: {
+          source: { git: { uri: app.bare, ref: "main" }, dockerfile: `FROM ${base}\nRUN echo release > /release\n` },
+          strategy: { type: "Docker" },
+          output: { to: { kind: "DockerImage", name: `${stack.registry}/team/release:latest` } },
+          triggers: [{ type: "GitHub", github: { secret: SECRET } }],
+          tagPolicy: { semver: true, latest: true },
+        },
+      },
+    ]);
+    const count = async () => (await stack.app.store.listBuilds({ namespace: "team", buildConfig: "release" })).length;
+    git(app.work, ["tag", "v1.4.2"]);
+    await push(app.work, "v1.4.2");
+    const [queued] = await stack.app.store.listBuilds({ namespace: "team", buildConfig: "release", limit: 1 });
+    expect(queued?.causes[0]).toMatchObject({ type: "GitHub", ref: "refs/tags/v1.4.2" });
+    const build = await stack.waitForBuild("team", queued!.id);
+    expect(build.phase, build.message).toBe("Complete");
+    expect(build.outputs?.tags).toEqual(["1.4.2", "1.4", "1", "latest"]);
+    expect(build.inputs.source?.commit).toBe(git(app.work, ["rev-parse", "v1.4.2^{commit}"]));
+    const client = createDistributionClient({ credentialsFor: () => stack.app.registry.credentials });
+    for (const tag of ["1.4.2", "1.4", "1", "latest"]) {
+      expect((await client.resolveDigest(`${stack.registry}/team/release:${tag}`)).digest).toBe(build.outputs!.digest);
+    }
+    // The app BuildConfig (no tagPolicy) did not build the tag.
+    expect((await stack.app.store.listBuilds({ namespace: "team", buildConfig: "app", limit: 1 }))[0]?.causes[0]?.ref).not.toBe("refs/tags/v1.4.2");
+    // GitHub also sends `create` for a new tag: the tag already built, so it queues nothing.
+    const create = structuredClone(examples.find((e) => e.name === "create")!.examples.find((e) => e.ref_type === "tag"));
+    create.ref = "v1.4.2";
+    create.repository.clone_url = `file://${app.bare}`;
+    const created = await stack.postGitHub("create", create, { secret: SECRET, delivery: randomUUID() });
+    expect(created.body.builds).toEqual([]);
+    const before = await count();
+    await push(app.work, "v1.4.2", ["--delete"]);
+    expect(await count()).toBe(before);
+  });
+
   it("builds through the generic webhook with its secret, and refuses a wrong one", async () => {
     await stack.apply([
       {

@@ -74,6 +74,8 @@ export const Build = z.object({
   causes: z.array(BuildCause),
   inputs: BuildInputs,
   outputs: BuildOutputs.optional(),
+  /** Image tags to push instead of the output's own tag (from a git tag and `spec.tagPolicy`). */
+  outputTags: z.array(z.string()).optional(),
   /** Builds (`namespace/id`) of the same plan that must complete before this one starts. */
   dependsOn: z.array(z.string()).optional(),
   createdAt: z.string(),

@@ -80,8 +80,10 @@ export function matchGitEvent(event: GitRefEvent, configs: readonly BuildConfig[
       }
     } else if (configRef(config) === event.refName) {
       matched.push({ config, reason: `tag "${event.refName}" is the configured ref` });
+    } else if (config.spec.tagPolicy) {
+      matched.push({ config, reason: `tag "${event.refName}" builds a release (spec.tagPolicy)` });
     } else {
-      skipped.push({ config, reason: `tag "${event.refName}" does not match ref "${want ?? "(default branch)"}"` });
+      skipped.push({ config, reason: `tag "${event.refName}" does not match ref "${want ?? "(default branch)"}" and there is no spec.tagPolicy` });
     }
   }
   return { candidates, matched, skipped };

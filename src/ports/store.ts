@@ -19,6 +19,7 @@ export interface BuildRequest {
   buildConfig: string;
   causes: BuildCause[];
   inputs: BuildInputs;
+  outputTags?: string[];
   /** What must complete first: other requests of the same call (by index) and existing builds (`ns/id`). */
   after?: { requests?: number[]; builds?: string[] };
 }

@@ -181,7 +181,8 @@ export class Builds {
     const to = config.spec.output?.to;
     if (!to) throw new ValidationError(`buildconfig "${build.namespace}/${build.buildConfig}": spec.output.to is required`);
     const image = this.resolveRef(to, build.namespace);
-    parseImageRef(image); // validate: a clear error naming the reference
+    const ref = parseImageRef(image); // validate: a clear error naming the reference
+    const images = build.outputTags?.length ? build.outputTags.map((t) => `${ref.registry}/${ref.repository}:${t}`) : [image];
     return {
       buildName: build.id,
       namespace: build.namespace,
@@ -202,7 +203,7 @@ export class Builds {
         noCache: docker?.noCache ?? false,
       },
       output: {
-        images: [image],
+        images,
         imageLabels: (config.spec.output?.imageLabels ?? []).map((l) => ({ name: l.name, ...(l.value !== undefined ? { value: l.value } : {}) })),
       },
       registryAuth: this.o.registry.auth,

@@ -10,6 +10,7 @@ import { gitTriggerSecrets } from "../core/buildconfig.js";
 import { CascadeError, ValidationError } from "../core/errors.js";
 import type { GitRefEvent } from "../core/events-in.js";
 import { matchGitEvent } from "../core/match.js";
+import { imageTagsForGitTag } from "../core/tags.js";
 import { constantTimeEqual, verifySha256Signature } from "../core/webhook-signature.js";
 import { normalizeGitHubCreate, normalizeGitHubPush } from "../core/webhooks/github.js";
 import { normalizeGenericWebhook } from "../core/webhooks/generic.js";
@@ -89,7 +90,16 @@ export async function handleGitHub(deps: IngestDeps, req: HttpRequest): Promise<
 
   const now = deps.clock.now().toISOString();
   const delivery = deliveryId ? { provider: "github", id: deliveryId } : undefined;
-  const toBuild = match.matched.filter((m) => verified.has(m.config));
+  let toBuild = match.matched.filter((m) => verified.has(m.config));
+  if (eventName === "create") {
+    // GitHub sends both `push` and `create` for a new tag: build it once.
+    const seen: typeof toBuild = [];
+    for (const m of toBuild) {
+      const recent = await deps.store.listBuilds({ namespace: ns(m.config), buildConfig: m.config.metadata.name, limit: 20 });
+      if (!recent.some((b) => b.causes.some((c) => c.ref === event.ref))) seen.push(m);
+    }
+    toBuild = seen;
+  }
   const skipped = match.skipped.filter((s) => verified.has(s.config)).map(describeSkip);
   if (toBuild.length === 0) {
     const seen = delivery ? await deps.store.recordDelivery(delivery, now) : { duplicate: false };
@@ -101,6 +111,7 @@ export async function handleGitHub(deps: IngestDeps, req: HttpRequest): Promise<
       reason,
       cause: gitCause(event, "GitHub", now),
       inputs: sourceInputs(config, { ...(event.after ? { commit: event.after } : {}), ref: event.refName }),
+      ...(event.refType === "tag" && config.spec.tagPolicy ? { outputTags: imageTagsForGitTag(event.refName, config.spec.tagPolicy) } : {}),
     })),
     delivery ? { delivery } : {},
   );

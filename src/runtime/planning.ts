@@ -95,7 +95,12 @@ export class Planning {
   async submit(
     plan: Plan,
     causeFor: (key: string, reason: string) => BuildCause,
-    opts: { delivery?: Delivery; inputsFor?: (key: string, c: BuildConfig) => BuildRequest["inputs"] | undefined; noCoalesce?: Set<string> } = {},
+    opts: {
+      delivery?: Delivery;
+      inputsFor?: (key: string, c: BuildConfig) => BuildRequest["inputs"] | undefined;
+      outputTagsFor?: (key: string) => string[] | undefined;
+      noCoalesce?: Set<string>;
+    } = {},
   ): Promise<Submitted> {
     const { store } = this.o;
     const requests: BuildRequest[] = [];
@@ -113,7 +118,9 @@ export class Planning {
       const stored = await store.getBuildConfig(ns, name);
       if (!stored) continue;
       const inputs = opts.inputsFor?.(p.key, stored.config);
-      if (p.coalesceInto && !opts.noCoalesce?.has(p.key)) {
+      const outputTags = opts.outputTagsFor?.(p.key);
+      // A release (tag) build never merges into a branch build: it pushes other tags.
+      if (p.coalesceInto && !opts.noCoalesce?.has(p.key) && !outputTags) {
         try {
           const queued = await store.getBuild(ns, p.coalesceInto);
           if (queued) {
@@ -143,6 +150,7 @@ export class Planning {
         buildConfig: name,
         causes: [cause],
         inputs: inputs ?? sourceInputs(stored.config),
+        ...(outputTags?.length ? { outputTags } : {}),
         ...(after.requests.length || after.builds.length ? { after } : {}),
       });
     }
@@ -168,7 +176,7 @@ export class Planning {
    * start), and their downstream closure after them, each once.
    */
   async submitRoots(
-    roots: { key: string; reason: string; cause: BuildCause; inputs: BuildRequest["inputs"] }[],
+    roots: { key: string; reason: string; cause: BuildCause; inputs: BuildRequest["inputs"]; outputTags?: string[] }[],
     opts: { delivery?: Delivery; coalesce?: boolean } = {},
   ): Promise<Submitted> {
     const byKey = new Map(roots.map((r) => [r.key, r]));
@@ -180,6 +188,7 @@ export class Planning {
       {
         ...(opts.delivery ? { delivery: opts.delivery } : {}),
         inputsFor: (key) => byKey.get(key)?.inputs,
+        outputTagsFor: (key) => byKey.get(key)?.outputTags,
         ...(opts.coalesce === false ? { noCoalesce: new Set(byKey.keys()) } : {}),
       },
     );

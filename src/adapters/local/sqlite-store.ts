@@ -175,6 +175,7 @@ export class SqliteStore implements Store {
         ];
         const build: Build = Build.parse({
           ...(dependsOn.length ? { dependsOn } : {}),
+          ...(req.outputTags?.length ? { outputTags: req.outputTags } : {}),
           id,
           namespace: req.namespace,
           buildConfig: req.buildConfig,

@@ -90,10 +90,33 @@ export class Builds {
       for (const b of res.builds) {
         this.o.log.info({ build: `${b.namespace}/${b.id}`, cause: b.causes[0]?.type }, "build queued");
         await this.emit(b);
+        await this.supersede(b);
       }
       this.wake?.();
     }
     return res;
+  }
+
+  /** `SerialLatestOnly`: a newer queued build cancels the older ones still waiting (never a running one). */
+  private async supersede(newer: Build): Promise<void> {
+    const stored = await this.o.store.getBuildConfig(newer.namespace, newer.buildConfig);
+    if (stored?.config.spec.runPolicy !== "SerialLatestOnly") return;
+    const older = await this.o.store.listBuilds({ namespace: newer.namespace, buildConfig: newer.buildConfig, phases: ["New", "Pending"] });
+    for (const b of older) {
+      if (b.number >= newer.number) continue;
+      try {
+        const next = await this.o.store.updateBuild(
+          b.namespace,
+          b.id,
+          { phase: "Cancelled", reason: "Cancelled", message: `superseded by ${newer.id} (runPolicy SerialLatestOnly)`, completedAt: this.now() },
+          ["New", "Pending"],
+        );
+        await this.emit(next);
+        await this.followUp(next);
+      } catch (e) {
+        if (!(e instanceof ConflictError)) throw e;
+      }
+    }
   }
 
   async cancel(ref: string): Promise<Build> {
@@ -220,7 +243,14 @@ export class Builds {
     try {
       const stored = await store.getBuildConfig(claimed.namespace, claimed.buildConfig);
       const startedAt = this.now();
-      let build = await store.updateBuild(claimed.namespace, claimed.id, { phase: "Running", startedAt }, ["Pending"]);
+      let build: Build;
+      try {
+        build = await store.updateBuild(claimed.namespace, claimed.id, { phase: "Running", startedAt }, ["Pending"]);
+      } catch (e) {
+        // Cancelled (or superseded) between the claim and the start: nothing to run.
+        if (e instanceof ConflictError) return;
+        throw e;
+      }
       await this.emit(build);
       log.info({ build: key }, "build started");
       if (build.logPath) {

@@ -49,13 +49,14 @@ describe("run policies", () => {
   /** Ten commits pushed, then their ten webhook deliveries posted within a second, in order. */
   async function burst(n: number): Promise<{ commits: string[]; ms: number }> {
     const commits: string[] = [];
-    const payloads = [];
+    const pairs: [string, string][] = [];
     for (let i = 1; i <= n; i++) {
       const before = git(repo.work, ["rev-parse", "HEAD"]);
       commits.push(commitFiles(repo.work, { n: String(i) }, `change ${i}`));
-      payloads.push(pushPayload(repo.bare, before, commits.at(-1)!, "refs/heads/main"));
+      pairs.push([before, commits.at(-1)!]);
     }
     await push(repo.work);
+    const payloads = pairs.map(([before, after]) => pushPayload(repo.bare, before, after, "refs/heads/main"));
     const t = Date.now();
     for (const p of payloads) {
       const r = await stack.postGitHub("push", p, { secret: SECRET, delivery: randomUUID() });

@@ -361,6 +361,43 @@ describe("local build path", () => {
     expect(await count()).toBe(before);
   });
 
+  it("queues nothing for a push that only touches files outside spec.paths, from the payload or from git diff", async () => {
+    await stack.apply([
+      {
+        apiVersion: "build.openshift.io/v1",
+        kind: "BuildConfig",
+        metadata: { name: "mono", namespace: "team" },
+        spec: {
+          paths: ["src/**"],
+          source: { git: { uri: app.bare, ref: "main" }, contextDir: "svc", dockerfile: `FROM ${base}\n` },
+          strategy: { type: "Docker" },
+          output: { to: { kind: "DockerImage", name: `${stack.registry}/team/mono:latest` } },
+          triggers: [{ type: "GitHub", github: { secret: SECRET } }],
+        },
+      },
+    ]);
+    const monoBuilds = async () => (await stack.app.store.listBuilds({ namespace: "team", buildConfig: "mono" })).length;
+    // Through the hook: its payload lists the changed files.
+    commitFiles(app.work, { "docs/readme.md": "outside\n" }, "docs only");
+    await push(app.work);
+    expect(await monoBuilds()).toBe(0);
+    // A payload without file lists: Cascade asks git for the diff.
+    const payload = await hookPayloadFor({ "other/x.txt": "outside too\n" }, "outside again");
+    payload.commits = [];
+    (payload as { head_commit: unknown }).head_commit = null;
+    const outside = await stack.postGitHub("push", payload, { secret: SECRET, delivery: randomUUID() });
+    expect(outside.body.skipped).toEqual(expect.arrayContaining([expect.objectContaining({ buildConfig: "team/mono", reason: expect.stringContaining("no changed file matches spec.paths (src/**) under svc/") })]));
+    expect(await monoBuilds()).toBe(0);
+    const inside = await hookPayloadFor({ "svc/src/main.c": "int main(){}\n" }, "inside");
+    inside.commits = [];
+    (inside as { head_commit: unknown }).head_commit = null;
+    const res = await stack.postGitHub("push", inside, { secret: SECRET, delivery: randomUUID() });
+    expect(res.body.builds.map((b: { buildConfig: string }) => b.buildConfig)).toContain("mono");
+    expect(await monoBuilds()).toBe(1);
+    const build = (await stack.app.store.listBuilds({ namespace: "team", buildConfig: "mono", limit: 1 }))[0]!;
+    await stack.waitForBuild("team", build.id);
+  });
+
   it("builds through the generic webhook with its secret, and refuses a wrong one", async () => {
     await stack.apply([
       {

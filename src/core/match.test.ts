@@ -310,3 +310,50 @@ describe("fully qualified refs keep their kind", () => {
     expect(matchGitEvent(event, [r.config]).matched.length).toBe(builds ? 1 : 0);
   });
 });
+
+describe("spec.paths", () => {
+  const withPaths = (paths: string[], contextDir?: string) => {
+    const r = checkBuildConfig({
+      apiVersion: "build.openshift.io/v1",
+      kind: "BuildConfig",
+      metadata: { name: "mono" },
+      spec: {
+        paths,
+        source: { git: { uri: "https://github.com/o/mono.git", ref: "main" }, ...(contextDir ? { contextDir } : {}) },
+        strategy: { type: "Docker" },
+        triggers: [{ type: "GitHub", github: { secret: "s" } }],
+      },
+    });
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    return r.config;
+  };
+  const push = (changedFiles?: string[]): GitRefEvent => ({
+    kind: "git.ref",
+    provider: "github",
+    repository: { urls: ["git@github.com:o/mono.git"] },
+    ref: "refs/heads/main",
+    refType: "branch",
+    refName: "main",
+    after: "b".repeat(40),
+    deleted: false,
+    created: false,
+    ...(changedFiles ? { changedFiles } : {}),
+  });
+  it.each([
+    [["src/**"], "services/api", ["services/api/src/main.ts"], true],
+    [["src/**"], "services/api", ["services/web/src/main.ts"], false],
+    [["src/**", "Dockerfile"], "services/api", ["services/api/Dockerfile"], true],
+    [["**/*.go"], undefined, ["cmd/x/main.go", "README.md"], true],
+    [["**/*.go"], undefined, ["README.md", "docs/a.md"], false],
+    [["{a,b}/*"], undefined, ["b/file"], true],
+    [["src/**"], "services/api", [], false],
+  ])("paths %j under %s with changes %j builds: %s", (paths, dir, changed, builds) => {
+    const r = matchGitEvent(push(changed), [withPaths(paths, dir)]);
+    expect(r.matched.length).toBe(builds ? 1 : 0);
+    if (!builds) expect(r.skipped[0]!.reason).toContain("no changed file matches spec.paths");
+  });
+  it("builds, saying so, when the changed files are unknown", () => {
+    const r = matchGitEvent(push(undefined), [withPaths(["src/**"])]);
+    expect(r.matched[0]!.reason).toContain("could not be checked");
+  });
+});

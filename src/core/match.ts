@@ -7,6 +7,7 @@
  */
 import type { BuildConfig } from "./buildconfig.js";
 import type { GitProvider, GitRefEvent } from "./events-in.js";
+import picomatch from "picomatch";
 import { sameRepository } from "./git-url.js";
 
 export interface GitMatchResult {
@@ -54,6 +55,26 @@ export function configRef(config: BuildConfig): string | undefined {
   return ref.replace(/^refs\/(heads|tags)\//, "");
 }
 
+/**
+ * `spec.paths`: globs relative to `contextDir`. A push builds only when one of
+ * its changed files (repository-relative) lies under contextDir and matches.
+ * Unknown changed files build, with the reason said.
+ */
+export function pathsFilter(config: BuildConfig, changedFiles: readonly string[] | undefined): { ok: boolean; reason?: string } {
+  const globs = config.spec.paths;
+  if (!globs?.length) return { ok: true };
+  if (changedFiles === undefined) return { ok: true, reason: "the changed files are unknown, so spec.paths could not be checked" };
+  const dir = (config.spec.source?.contextDir ?? "").replace(/^\.?\/+|\/+$/g, "");
+  const isMatch = picomatch(globs, { dot: true });
+  const hit = changedFiles.find((f) => {
+    if (dir && !f.startsWith(`${dir}/`)) return false;
+    return isMatch(dir ? f.slice(dir.length + 1) : f);
+  });
+  return hit
+    ? { ok: true, reason: `${hit} matches spec.paths` }
+    : { ok: false, reason: `no changed file matches spec.paths (${globs.join(", ")})${dir ? ` under ${dir}/` : ""}` };
+}
+
 export function matchGitEvent(event: GitRefEvent, configs: readonly BuildConfig[]): GitMatchResult {
   const candidates = configs.filter((c) => hasTrigger(c, event.provider) && repositoryMatches(c, event.repository.urls));
   const matched: GitMatchResult["matched"] = [];
@@ -74,7 +95,9 @@ export function matchGitEvent(event: GitRefEvent, configs: readonly BuildConfig[
       if (want === undefined) {
         skipped.push({ config, reason: `no spec.source.git.ref and the payload names no default branch` });
       } else if (want === event.refName) {
-        matched.push({ config, reason: `push to branch "${event.refName}"` });
+        const paths = pathsFilter(config, event.changedFiles);
+        if (paths.ok) matched.push({ config, reason: `push to branch "${event.refName}"${paths.reason ? `; ${paths.reason}` : ""}` });
+        else skipped.push({ config, reason: paths.reason! });
       } else {
         skipped.push({ config, reason: `branch "${event.refName}" does not match ref "${want}"` });
       }

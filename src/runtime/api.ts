@@ -10,16 +10,18 @@ import type { Store } from "../ports/store.js";
 import type { Builds } from "./builds.js";
 import { applyConfigs } from "./configs.js";
 import type { Planning } from "./planning.js";
+import type { SourceChanges } from "../ports/source-changes.js";
 import { handleRegistryNotification } from "./registry-hook.js";
 import { parseRegistryNotification } from "../core/webhooks/registry-notification.js";
 import { normalizeGitHubPush } from "../core/webhooks/github.js";
 import { json, type HttpRequest, type HttpResponse } from "./http.js";
-import { errorResponse, handleGeneric, handleGitHub } from "./ingest.js";
+import { errorResponse, handleBitbucket, handleGeneric, handleGitea, handleGitHub, handleGitLab } from "./ingest.js";
 
 export interface ApiDeps {
   store: Store;
   builds: Builds;
   planning: Planning;
+  sourceChanges?: SourceChanges;
   /** Token the local registry sends with its notifications (`Authorization: Bearer`). */
   registryToken?: string;
   clock: Clock;
@@ -48,6 +50,17 @@ async function findBuildOr404(deps: ApiDeps, ref: string) {
 const routes: [string, RegExp, Handler][] = [
   ["GET", /^\/healthz$/, async () => json(200, { status: "ok" })],
   ["POST", /^\/hooks\/github$/, (d, r) => handleGitHub(d, r)],
+  ["POST", /^\/hooks\/gitlab$/, (d, r) => handleGitLab(d, r)],
+  ["POST", /^\/hooks\/bitbucket$/, (d, r) => handleBitbucket(d, r)],
+  ["POST", /^\/hooks\/gitea$/, (d, r) => handleGitea(d, r)],
+  [
+    "POST",
+    /^\/apis\/build\.openshift\.io\/v1\/namespaces\/([^/]+)\/buildconfigs\/([^/]+)\/webhooks\/([^/]+)\/(github|gitlab|bitbucket)$/,
+    (d, r, [namespace, name, secret, provider]) => {
+      const only = { namespace: namespace!, name: name!, secret: decodeURIComponent(secret!) };
+      return provider === "github" ? handleGitHub(d, r, only) : provider === "gitlab" ? handleGitLab(d, r, only) : handleBitbucket(d, r, only);
+    },
+  ],
   ["POST", /^\/hooks\/registry$/, (d, r) => handleRegistryNotification(d, r)],
   [
     "GET",

@@ -173,6 +173,11 @@ export class Builds {
     while (this.active.size > 0) await new Promise<void>((r) => this.finished.add(r));
   }
 
+  /** Credentials per registry host, for the registry client. */
+  get registryAuth(): Readonly<Record<string, { username: string; password: string }>> {
+    return this.o.registry.auth;
+  }
+
   /** Resolve an ObjectReference (DockerImage or ImageStreamTag) to an image reference. */
   resolveRef(ref: ObjectReference, namespace: string): string {
     if (ref.kind === "DockerImage") return ref.name;

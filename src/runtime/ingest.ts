@@ -11,19 +11,25 @@ import { CascadeError, ValidationError } from "../core/errors.js";
 import type { GitRefEvent } from "../core/events-in.js";
 import { matchGitEvent } from "../core/match.js";
 import { imageTagsForGitTag } from "../core/tags.js";
-import { constantTimeEqual, verifySha256Signature } from "../core/webhook-signature.js";
+import { constantTimeEqual, hmacSha256Hex, verifySha256Signature } from "../core/webhook-signature.js";
+import { normalizeBitbucketPush } from "../core/webhooks/bitbucket.js";
+import { normalizeGiteaCreate, normalizeGiteaDelete, normalizeGiteaPush } from "../core/webhooks/gitea.js";
+import { gitlabEventKind, normalizeGitLabPush } from "../core/webhooks/gitlab.js";
 import { normalizeGitHubCreate, normalizeGitHubPush } from "../core/webhooks/github.js";
 import { normalizeGenericWebhook } from "../core/webhooks/generic.js";
 import type { Clock } from "../ports/clock.js";
 import type { Store } from "../ports/store.js";
 import { sourceInputs, type Builds } from "./builds.js";
 import type { Planning } from "./planning.js";
+import type { SourceChanges } from "../ports/source-changes.js";
 import { json, type HttpRequest, type HttpResponse } from "./http.js";
 
 export interface IngestDeps {
   store: Store;
   builds: Builds;
   planning: Planning;
+  /** Lists a push's changed files when its payload does not (for `spec.paths`). */
+  sourceChanges?: SourceChanges;
   clock: Clock;
   log: Logger;
 }
@@ -60,8 +66,124 @@ function gitCause(event: GitRefEvent, type: BuildCause["type"], now: string): Bu
   };
 }
 
-/** `POST /hooks/github`: push, create (tags) and ping. */
-export async function handleGitHub(deps: IngestDeps, req: HttpRequest): Promise<HttpResponse> {
+/** How one provider's request authenticates a BuildConfig, and what its events are. */
+export interface GitDelivery {
+  provider: "github" | "gitlab" | "bitbucket" | "gitea";
+  /** The trigger provider whose secrets authenticate (Gitea uses GitHub triggers). */
+  triggerProvider: "github" | "gitlab" | "bitbucket";
+  causeType: BuildCause["type"];
+  events: GitRefEvent[];
+  deliveryId?: string;
+  /** Whether this secret authenticates the request (signature or token, compared in constant time). */
+  verify(secret: string): boolean;
+  /** Name of what was checked, for the 401 message. */
+  credential: string;
+  /** Skip BuildConfigs that already built this ref (a `create` after its `push`). */
+  onlyNewRefs?: boolean;
+  /** Restrict to one BuildConfig (OpenShift's per-BuildConfig URLs), authenticated by the secret in the URL. */
+  only?: OpenShiftTarget;
+}
+
+export interface OpenShiftTarget {
+  namespace: string;
+  name: string;
+  secret: string;
+}
+
+/**
+ * The check for a request: on OpenShift's URLs the path secret must equal the
+ * trigger's, and a provider signature, when present, must verify too.
+ */
+function verifier(only: OpenShiftTarget | undefined, present: boolean, provider: (secret: string) => boolean): (secret: string) => boolean {
+  if (!only) return provider;
+  return (secret) => constantTimeEqual(secret, only.secret) && (!present || provider(secret));
+}
+
+/** Match, authenticate, deduplicate and queue the events of one delivery. */
+export async function ingestGitDelivery(deps: IngestDeps, d: GitDelivery): Promise<HttpResponse> {
+  const configs = (await deps.store.listBuildConfigs())
+    .map((s) => s.config)
+    .filter((c) => !d.only || (ns(c) === d.only.namespace && c.metadata.name === d.only.name));
+  const results = [];
+  let anyCandidate = false;
+  let anyVerified = false;
+  for (const event of d.events) {
+    let match = matchGitEvent(event, configs);
+    if (event.changedFiles === undefined && event.before && deps.sourceChanges && match.candidates.some((c) => c.spec.paths?.length)) {
+      const uri = match.candidates.find((c) => c.spec.paths?.length)!.spec.source?.git?.uri;
+      const files = uri ? await deps.sourceChanges.changedFiles(uri, event.before, event.after) : undefined;
+      if (files) match = matchGitEvent({ ...event, changedFiles: files }, configs);
+    }
+    if (match.candidates.length === 0) continue;
+    anyCandidate = true;
+    // A BuildConfig takes the event only when the request authenticates with its own trigger secret.
+    const verified = new Set(match.candidates.filter((c) => triggerSecrets(c, d.triggerProvider).some((s) => d.verify(s))));
+    if (verified.size === 0) continue;
+    anyVerified = true;
+    const now = deps.clock.now().toISOString();
+    const delivery = event.deliveryId ? { provider: d.provider, id: event.deliveryId } : undefined;
+    let toBuild = match.matched.filter((m) => verified.has(m.config));
+    if (d.onlyNewRefs) {
+      const fresh: typeof toBuild = [];
+      for (const m of toBuild) {
+        const recent = await deps.store.listBuilds({ namespace: ns(m.config), buildConfig: m.config.metadata.name, limit: 20 });
+        if (!recent.some((b) => b.causes.some((c) => c.ref === event.ref))) fresh.push(m);
+      }
+      toBuild = fresh;
+    }
+    const skipped = match.skipped.filter((x) => verified.has(x.config)).map(describeSkip);
+    if (toBuild.length === 0) {
+      const seen = delivery ? await deps.store.recordDelivery(delivery, now) : { duplicate: false };
+      results.push({ ref: event.ref, duplicate: seen.duplicate, builds: [], coalesced: [], skipped });
+      continue;
+    }
+    const res = await deps.planning.submitRoots(
+      toBuild.map(({ config, reason }) => ({
+        key: `${ns(config)}/${config.metadata.name}`,
+        reason,
+        cause: gitCause(event, d.causeType, now),
+        inputs: sourceInputs(config, { ...(event.after ? { commit: event.after } : {}), ref: event.refName }),
+        ...(event.refType === "tag" && config.spec.tagPolicy ? { outputTags: imageTagsForGitTag(event.refName, config.spec.tagPolicy) } : {}),
+      })),
+      delivery ? { delivery } : {},
+    );
+    deps.log.info({ provider: d.provider, delivery: event.deliveryId, duplicate: res.duplicate, builds: res.builds.map((b) => b.id) }, "git webhook");
+    results.push({ ref: event.ref, duplicate: res.duplicate, builds: buildsSummary(res.builds), coalesced: res.coalesced, skipped: [...skipped, ...res.skipped] });
+  }
+  if (!anyCandidate) {
+    const repo = d.events[0]?.repository;
+    return json(202, {
+      message: d.events.length
+        ? `no BuildConfig with a ${d.causeType} trigger builds repository ${repo?.fullName ?? repo?.urls[0]}`
+        : "the delivery changes no branch or tag",
+      builds: [],
+    });
+  }
+  if (!anyVerified) return unauthorized(`${d.credential} does not match the secret of any ${d.causeType} trigger for this repository`);
+  const builds = results.flatMap((r) => r.builds);
+  const duplicate = results.length > 0 && results.every((r) => r.duplicate);
+  if (d.only && builds.length === 0 && !duplicate) {
+    // OpenShift answers a ref mismatch with 200 and a warning, and starts nothing.
+    return json(200, { message: "no build started", warning: results.flatMap((r) => r.skipped.map((x) => x.reason)).join("; "), builds: [] });
+  }
+  const coalesced = results.flatMap((r) => r.coalesced);
+  return json(duplicate ? 200 : 202, {
+    message: duplicate
+      ? "duplicate delivery: nothing new queued"
+      : builds.length
+        ? `${builds.length} build(s) queued${coalesced.length ? `, ${coalesced.length} coalesced into queued builds` : ""}`
+        : coalesced.length
+          ? `${coalesced.length} coalesced into queued builds`
+          : "no build queued",
+    duplicate,
+    builds,
+    coalesced,
+    skipped: results.flatMap((r) => r.skipped),
+  });
+}
+
+/** `POST /hooks/github`: push, create (tags) and ping; `X-Hub-Signature-256` over the raw body. */
+export async function handleGitHub(deps: IngestDeps, req: HttpRequest, only?: GitDelivery["only"]): Promise<HttpResponse> {
   const eventName = req.headers["x-github-event"];
   const deliveryId = req.headers["x-github-delivery"];
   if (!eventName) return json(400, { error: "ValidationError", message: "missing X-GitHub-Event header" });
@@ -70,60 +192,87 @@ export async function handleGitHub(deps: IngestDeps, req: HttpRequest): Promise<
     return json(202, { message: `GitHub event "${eventName}" starts no build`, builds: [] });
   }
   const signature = req.headers["x-hub-signature-256"];
-  if (!signature) return unauthorized("missing X-Hub-Signature-256 header");
+  if (!signature && !only) return unauthorized("missing X-Hub-Signature-256 header");
   const body = parseJsonBody(req);
   const event = eventName === "push" ? normalizeGitHubPush(body, deliveryId) : normalizeGitHubCreate(body, deliveryId);
+  return ingestGitDelivery(deps, {
+    provider: "github",
+    triggerProvider: "github",
+    causeType: "GitHub",
+    events: [event],
+    ...(deliveryId ? { deliveryId } : {}),
+    verify: verifier(only, signature !== undefined, (secret) => verifySha256Signature(secret, req.body, signature)),
+    credential: only ? "the secret in the URL" : "X-Hub-Signature-256",
+    onlyNewRefs: eventName === "create",
+    ...(only ? { only } : {}),
+  });
+}
 
-  const configs = (await deps.store.listBuildConfigs()).map((s) => s.config);
-  const match = matchGitEvent(event, configs);
-  if (match.candidates.length === 0) {
-    return json(202, {
-      message: `no BuildConfig with a GitHub trigger builds repository ${event.repository.fullName ?? event.repository.urls[0]}`,
-      builds: [],
-    });
-  }
-  // A BuildConfig takes the event only when the signature verifies with its own trigger secret.
-  const verified = new Set(
-    match.candidates.filter((c) => triggerSecrets(c, "github").some((s) => verifySha256Signature(s, req.body, signature))),
-  );
-  if (verified.size === 0) return unauthorized("X-Hub-Signature-256 does not match the secret of any GitHub trigger for this repository");
+/** `POST /hooks/gitlab`: Push Hook and Tag Push Hook; `X-Gitlab-Token` is the trigger's secret. */
+export async function handleGitLab(deps: IngestDeps, req: HttpRequest, only?: GitDelivery["only"]): Promise<HttpResponse> {
+  const kind = gitlabEventKind(req.headers["x-gitlab-event"]);
+  if (!req.headers["x-gitlab-event"]) return json(400, { error: "ValidationError", message: "missing X-Gitlab-Event header" });
+  if (!kind) return json(202, { message: `GitLab event "${req.headers["x-gitlab-event"]}" starts no build`, builds: [] });
+  const token = req.headers["x-gitlab-token"];
+  if (!token && !only) return unauthorized("missing X-Gitlab-Token header");
+  const deliveryId = req.headers["x-gitlab-event-uuid"];
+  const event = normalizeGitLabPush(parseJsonBody(req), deliveryId);
+  return ingestGitDelivery(deps, {
+    provider: "gitlab",
+    triggerProvider: "gitlab",
+    causeType: "GitLab",
+    events: [event],
+    ...(deliveryId ? { deliveryId } : {}),
+    verify: verifier(only, token !== undefined, (secret) => token !== undefined && constantTimeEqual(secret, token)),
+    credential: only ? "the secret in the URL" : "X-Gitlab-Token",
+    ...(only ? { only } : {}),
+  });
+}
 
-  const now = deps.clock.now().toISOString();
-  const delivery = deliveryId ? { provider: "github", id: deliveryId } : undefined;
-  let toBuild = match.matched.filter((m) => verified.has(m.config));
-  if (eventName === "create") {
-    // GitHub sends both `push` and `create` for a new tag: build it once.
-    const seen: typeof toBuild = [];
-    for (const m of toBuild) {
-      const recent = await deps.store.listBuilds({ namespace: ns(m.config), buildConfig: m.config.metadata.name, limit: 20 });
-      if (!recent.some((b) => b.causes.some((c) => c.ref === event.ref))) seen.push(m);
-    }
-    toBuild = seen;
+/** `POST /hooks/bitbucket`: Cloud `repo:push` and Data Center `repo:refs_changed`; `X-Hub-Signature` HMAC-SHA256. */
+export async function handleBitbucket(deps: IngestDeps, req: HttpRequest, only?: GitDelivery["only"]): Promise<HttpResponse> {
+  const key = req.headers["x-event-key"];
+  if (!key) return json(400, { error: "ValidationError", message: "missing X-Event-Key header" });
+  if (key === "diagnostics:ping") return json(200, { message: "pong", builds: [] });
+  if (key !== "repo:push" && key !== "repo:refs_changed") return json(202, { message: `Bitbucket event "${key}" starts no build`, builds: [] });
+  const signature = req.headers["x-hub-signature"];
+  if (!signature && !only) return unauthorized("missing X-Hub-Signature header");
+  const deliveryId = req.headers["x-request-uuid"] ?? req.headers["x-request-id"];
+  const events = normalizeBitbucketPush(parseJsonBody(req), deliveryId);
+  return ingestGitDelivery(deps, {
+    provider: "bitbucket",
+    triggerProvider: "bitbucket",
+    causeType: "Bitbucket",
+    events,
+    ...(deliveryId ? { deliveryId } : {}),
+    verify: verifier(only, signature !== undefined, (secret) => verifySha256Signature(secret, req.body, signature)),
+    credential: only ? "the secret in the URL" : "X-Hub-Signature",
+    ...(only ? { only } : {}),
+  });
+}
+
+/** `POST /hooks/gitea`: Gitea and Forgejo push and create; `X-Gitea-Signature` (hex HMAC-SHA256) with GitHub triggers. */
+export async function handleGitea(deps: IngestDeps, req: HttpRequest): Promise<HttpResponse> {
+  const eventName = req.headers["x-gitea-event"] ?? req.headers["x-forgejo-event"];
+  if (!eventName) return json(400, { error: "ValidationError", message: "missing X-Gitea-Event header" });
+  if (eventName !== "push" && eventName !== "create" && eventName !== "delete") {
+    return json(202, { message: `Gitea event "${eventName}" starts no build`, builds: [] });
   }
-  const skipped = match.skipped.filter((s) => verified.has(s.config)).map(describeSkip);
-  if (toBuild.length === 0) {
-    const seen = delivery ? await deps.store.recordDelivery(delivery, now) : { duplicate: false };
-    return json(202, { message: seen.duplicate ? "duplicate delivery: nothing new queued" : "no build queued", duplicate: seen.duplicate, builds: [], skipped });
-  }
-  const res = await deps.planning.submitRoots(
-    toBuild.map(({ config, reason }) => ({
-      key: `${ns(config)}/${config.metadata.name}`,
-      reason,
-      cause: gitCause(event, "GitHub", now),
-      inputs: sourceInputs(config, { ...(event.after ? { commit: event.after } : {}), ref: event.refName }),
-      ...(event.refType === "tag" && config.spec.tagPolicy ? { outputTags: imageTagsForGitTag(event.refName, config.spec.tagPolicy) } : {}),
-    })),
-    delivery ? { delivery } : {},
-  );
-  deps.log.info({ delivery: deliveryId, duplicate: res.duplicate, builds: res.builds.map((b) => b.id) }, "github webhook");
-  return json(res.duplicate ? 200 : 202, {
-    message: res.duplicate
-      ? "duplicate delivery: nothing new queued"
-      : `${res.builds.length} build(s) queued${res.coalesced.length ? `, ${res.coalesced.length} coalesced into queued builds` : ""}`,
-    duplicate: res.duplicate,
-    builds: buildsSummary(res.builds),
-    coalesced: res.coalesced,
-    skipped: [...skipped, ...res.skipped],
+  const signature = req.headers["x-gitea-signature"] ?? req.headers["x-forgejo-signature"];
+  if (!signature) return unauthorized("missing X-Gitea-Signature header");
+  const deliveryId = req.headers["x-gitea-delivery"] ?? req.headers["x-forgejo-delivery"];
+  const body = parseJsonBody(req);
+  const event =
+    eventName === "push" ? normalizeGiteaPush(body, deliveryId) : eventName === "create" ? normalizeGiteaCreate(body, deliveryId) : normalizeGiteaDelete(body, deliveryId);
+  return ingestGitDelivery(deps, {
+    provider: "gitea",
+    triggerProvider: "github",
+    causeType: "Gitea",
+    events: [event],
+    ...(deliveryId ? { deliveryId } : {}),
+    verify: (secret) => constantTimeEqual(hmacSha256Hex(secret, req.body), signature.trim().toLowerCase()),
+    credential: "X-Gitea-Signature",
+    onlyNewRefs: eventName === "create",
   });
 }
 

@@ -14,6 +14,9 @@ import { BuildahRunner } from "../adapters/local/buildah-runner.js";
 import { createHttpServer, listen } from "../adapters/local/http-server.js";
 import { startRegistry, type RunningRegistry } from "../adapters/local/registry-process.js";
 import { SqliteStore } from "../adapters/local/sqlite-store.js";
+import { GitChanges } from "../adapters/local/git-changes.js";
+import { createDistributionClient } from "../adapters/registry/distribution-client.js";
+import { BasePoller } from "./base-poller.js";
 import { SubscriberBus } from "../adapters/local/subscriber-bus.js";
 import { systemClock, type Clock } from "../ports/clock.js";
 import type { ApiDeps } from "./api.js";
@@ -45,6 +48,7 @@ export interface LocalCascade {
   identity: BuilderIdentity;
   server: Server;
   planning: Planning;
+  poller: BasePoller;
   log: Logger;
   stop(): Promise<void>;
 }
@@ -118,7 +122,21 @@ export async function startLocal(o: LocalOptions): Promise<LocalCascade> {
     builds.onFinished = (b) => planning.afterBuild(b);
     deps.builds = builds;
     deps.planning = planning;
+    deps.sourceChanges = new GitChanges(log);
     await planning.settleOrphans();
+    // External bases (followed, produced by no BuildConfig) are polled for new digests.
+    const poller = new BasePoller({
+      registry: createDistributionClient({ credentialsFor: (h) => builds.registryAuth[h] }),
+      clock,
+      log,
+      images: () => planning.externalBases(),
+      initial: await planning.lastBaseDigests(),
+      intervalFor: () => Number(process.env.CASCADE_POLL_INTERVAL_MS ?? 5 * 60_000),
+      onChange: async (image, digest) => {
+        await planning.imageUpdated(image, digest, "base image poll");
+      },
+    });
+    poller.start();
     bus.start();
     builds.start();
     const reg = registry;
@@ -134,12 +152,14 @@ export async function startLocal(o: LocalOptions): Promise<LocalCascade> {
       identity,
       server: server!,
       planning,
+      poller,
       log,
       async stop() {
         const srv = server!;
         const closed = new Promise<void>((r) => srv.close(() => r()));
         srv.closeAllConnections();
         await closed;
+        await poller.stop();
         await builds.stop();
         await bus.stop();
         await reg.stop();

@@ -80,6 +80,21 @@ export class Planning {
     };
   }
 
+  /** Followed images that no BuildConfig produces and no digest pins: what the poller watches. */
+  async externalBases(): Promise<string[]> {
+    const g = await this.graph();
+    return [...g.followers.keys()].filter((img) => !g.producers.has(img) && !parseImageRef(img).digest).sort();
+  }
+
+  /** The newest digest each image had in any successful build: the poller's starting point. */
+  async lastBaseDigests(): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const b of await this.o.store.listBuilds({ phases: ["Complete"], limit: 100_000 })) {
+      for (const x of b.inputs.bases) if (x.digest && !out.has(normalizeImageRef(x.name))) out.set(normalizeImageRef(x.name), x.digest);
+    }
+    return out;
+  }
+
   async planImage(image: string, digest: string): Promise<Plan> {
     return planImageUpdate(await this.graph(), { image: normalizeImageRef(image), digest }, await this.state());
   }

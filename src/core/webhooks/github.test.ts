@@ -233,7 +233,7 @@ describe("normalizeGitHubPush over every real push example", () => {
   ])("rejects a push whose ref is neither a branch nor a tag: %s", (_what, ref) => {
     const e = thrown(() => normalizeGitHubPush(derive(branchPush, (p) => void (p.ref = ref))));
     expect(e.code).toBe("ValidationError");
-    expect(e.message).toContain(`ref ${JSON.stringify(ref)}`);
+    expect(e.message).toBe(`GitHub push payload: ref: ${JSON.stringify(ref)} is neither a branch (refs/heads/...) nor a tag (refs/tags/...)`);
     expect(e.message).toMatch(/neither a branch \(refs\/heads\/\.\.\.\) nor a tag \(refs\/tags\/\.\.\.\)/);
   });
 });

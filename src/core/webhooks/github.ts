@@ -4,10 +4,8 @@
  * the rest of GitHub's payload passes through untouched.
  */
 import { z } from "zod";
-import { ValidationError } from "../errors.js";
 import type { GitRefEvent } from "../events-in.js";
-
-const ZERO_SHA = /^0+$/;
+import { parsePayload, splitRef, ZERO_SHA } from "./payload.js";
 
 const Person = z.looseObject({ name: z.string().nullish(), email: z.string().nullish(), username: z.string().nullish() });
 
@@ -67,25 +65,10 @@ function person(p: z.infer<typeof Person> | null | undefined) {
   return { ...(p.name ? { name: p.name } : {}), ...(p.email ? { email: p.email } : {}) };
 }
 
-function splitRef(ref: string): { refType: "branch" | "tag"; refName: string } {
-  if (ref.startsWith("refs/heads/")) return { refType: "branch", refName: ref.slice("refs/heads/".length) };
-  if (ref.startsWith("refs/tags/")) return { refType: "tag", refName: ref.slice("refs/tags/".length) };
-  throw new ValidationError(`push ref "${ref}" is neither a branch (refs/heads/...) nor a tag (refs/tags/...)`);
-}
-
-function parseOrThrow<T>(schema: z.ZodType<T>, body: unknown, event: string): T {
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ValidationError(`GitHub ${event} payload: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
-  }
-  return parsed.data;
-}
-
 /** Normalise a GitHub `push` payload. */
 export function normalizeGitHubPush(body: unknown, deliveryId?: string): GitRefEvent {
-  const p = parseOrThrow(GitHubPush, body, "push");
-  const { refType, refName } = splitRef(p.ref);
+  const p = parsePayload(GitHubPush, body, "GitHub push payload");
+  const { refType, refName } = splitRef(p.ref, "GitHub push payload");
   const deleted = p.deleted || ZERO_SHA.test(p.after);
   const commits = p.commits ?? [];
   const head = p.head_commit ?? undefined;
@@ -137,7 +120,7 @@ export function normalizeGitHubPush(body: unknown, deliveryId?: string): GitRefE
  * by the builder's git. Branch creations are returned too, with refType branch.
  */
 export function normalizeGitHubCreate(body: unknown, deliveryId?: string): GitRefEvent {
-  const c = parseOrThrow(GitHubCreate, body, "create");
+  const c = parsePayload(GitHubCreate, body, "GitHub create payload");
   const ref = c.ref_type === "tag" ? `refs/tags/${c.ref}` : `refs/heads/${c.ref}`;
   return {
     kind: "git.ref",

@@ -398,6 +398,28 @@ describe("local build path", () => {
     await stack.waitForBuild("team", build.id);
   });
 
+  it("builds through OpenShift's per-BuildConfig URLs, with a GitHub payload and with a generic one", async () => {
+    for (const b of await stack.app.store.listBuilds({ namespace: "team", buildConfig: "app" })) await stack.waitForBuild("team", b.id);
+    const payload = await hookPayloadFor({ "svc/Dockerfile": `FROM ${base}\nRUN echo openshift-url > /u\n` }, "via the OpenShift URL");
+    const gh = await fetch(`${stack.app.url}/apis/build.openshift.io/v1/namespaces/team/buildconfigs/app/webhooks/${SECRET}/github`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-github-event": "push", "x-github-delivery": randomUUID() },
+      body: JSON.stringify(payload),
+    });
+    const ghBody = (await gh.json()) as { builds: { build: string }[] };
+    expect(gh.status, JSON.stringify(ghBody)).toBe(202);
+    const ghBuild = ghBody.builds[0]!.build;
+    const built = await stack.waitForBuild("team", ghBuild);
+    expect(built.phase, built.message).toBe("Complete");
+    expect(built.inputs.source?.commit).toBe(payload.after);
+    const wrong = await fetch(`${stack.app.url}/apis/build.openshift.io/v1/namespaces/team/buildconfigs/app/webhooks/nope/github`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-github-event": "push" },
+      body: JSON.stringify(payload),
+    });
+    expect(wrong.status).toBe(401);
+  });
+
   it("builds through the generic webhook with its secret, and refuses a wrong one", async () => {
     await stack.apply([
       {
@@ -422,7 +444,11 @@ describe("local build path", () => {
     const mismatch = await fetch(`${url}?secret=gen-secret`, { method: "POST", body: JSON.stringify({ git: { ref: "other" } }) });
     expect(mismatch.status).toBe(200);
     expect(((await mismatch.json()) as { builds: unknown[] }).builds).toEqual([]);
-    const ok = await fetch(`${url}?secret=gen-secret`, { method: "POST", body: JSON.stringify(payload) });
+    const ok = await fetch(`${stack.app.url}/apis/build.openshift.io/v1/namespaces/team/buildconfigs/generic-app/webhooks/gen-secret/generic`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(payload),
+    });
     expect(ok.status).toBe(202);
     const { builds } = (await ok.json()) as { builds: { build: string }[] };
     const build = await stack.waitForBuild("team", builds[0]!.build);

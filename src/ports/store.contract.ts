@@ -150,6 +150,8 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
       expect(first.duplicate).toBe(false);
       expect(again).toEqual({ builds: first.builds, duplicate: true });
       expect((await store.listBuilds()).length).toBe(1);
+      expect(await store.deliveryBuilds(delivery)).toEqual(first.builds);
+      expect(await store.deliveryBuilds({ provider: "github", id: "never" })).toBeUndefined();
       expect(await store.recordDelivery({ provider: "github", id: "d-2" }, NOW)).toEqual({ duplicate: false, buildIds: [] });
       expect(await store.recordDelivery({ provider: "github", id: "d-2" }, NOW)).toEqual({ duplicate: true, buildIds: [] });
     });

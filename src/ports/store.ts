@@ -69,6 +69,8 @@ export interface Store {
     requests: BuildRequest[],
     opts: { now: string; delivery?: Delivery; logDir: string },
   ): Promise<{ builds: Build[]; duplicate: boolean }>;
+  /** The builds a delivery queued, if it was seen before (undefined when it is new). */
+  deliveryBuilds(delivery: Delivery): Promise<Build[] | undefined>;
   /** Record a delivery that queued nothing, so that a redelivery is recognised. */
   recordDelivery(delivery: Delivery, now: string): Promise<{ duplicate: boolean; buildIds: string[] }>;
 

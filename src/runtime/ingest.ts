@@ -104,6 +104,13 @@ export async function ingestGitDelivery(deps: IngestDeps, d: GitDelivery): Promi
   const configs = (await deps.store.listBuildConfigs())
     .map((s) => s.config)
     .filter((c) => !d.only || (ns(c) === d.only.namespace && c.metadata.name === d.only.name));
+  if (d.only) {
+    // OpenShift checks the secret in the URL before anything else, and answers every failure alike.
+    const target = configs[0];
+    if (!target || !triggerSecrets(target, d.triggerProvider).some((s) => constantTimeEqual(s, d.only!.secret))) {
+      return unauthorized(`webhook secret not accepted for buildconfig ${d.only.namespace}/${d.only.name}`);
+    }
+  }
   const results = [];
   let anyCandidate = false;
   let anyVerified = false;
@@ -152,6 +159,7 @@ export async function ingestGitDelivery(deps: IngestDeps, d: GitDelivery): Promi
   }
   if (!anyCandidate) {
     const repo = d.events[0]?.repository;
+    if (d.only) return json(200, { message: "no build started", warning: `the payload's repository ${repo?.urls[0] ?? ""} is not this BuildConfig's source`, builds: [] });
     return json(202, {
       message: d.events.length
         ? `no BuildConfig with a ${d.causeType} trigger builds repository ${repo?.fullName ?? repo?.urls[0]}`
@@ -162,11 +170,11 @@ export async function ingestGitDelivery(deps: IngestDeps, d: GitDelivery): Promi
   if (!anyVerified) return unauthorized(`${d.credential} does not match the secret of any ${d.causeType} trigger for this repository`);
   const builds = results.flatMap((r) => r.builds);
   const duplicate = results.length > 0 && results.every((r) => r.duplicate);
-  if (d.only && builds.length === 0 && !duplicate) {
+  const coalesced = results.flatMap((r) => r.coalesced);
+  if (d.only && builds.length === 0 && coalesced.length === 0 && !duplicate) {
     // OpenShift answers a ref mismatch with 200 and a warning, and starts nothing.
     return json(200, { message: "no build started", warning: results.flatMap((r) => r.skipped.map((x) => x.reason)).join("; "), builds: [] });
   }
-  const coalesced = results.flatMap((r) => r.coalesced);
   return json(duplicate ? 200 : 202, {
     message: duplicate
       ? "duplicate delivery: nothing new queued"

@@ -118,6 +118,11 @@ export class Planning {
     } = {},
   ): Promise<Submitted> {
     const { store } = this.o;
+    // A redelivery changes nothing: not even the causes of queued builds.
+    if (opts.delivery) {
+      const previous = await store.deliveryBuilds(opts.delivery);
+      if (previous) return { builds: previous, coalesced: [], skipped: [], duplicate: true };
+    }
     const requests: BuildRequest[] = [];
     const index = new Map<string, number>();
     const existing = new Map<string, string>(); // key -> ns/id of a coalesced build

@@ -132,7 +132,11 @@ export class SqliteStore implements Store {
     return rows.map((r) => this.toStored(r));
   }
 
-  private deliveryBuilds(delivery: Delivery): Build[] | undefined {
+  async deliveryBuilds(delivery: Delivery): Promise<Build[] | undefined> {
+    return this.deliveryBuildsSync(delivery);
+  }
+
+  private deliveryBuildsSync(delivery: Delivery): Build[] | undefined {
     const seen = this.db
       .prepare("SELECT build_ids FROM deliveries WHERE provider = ? AND id = ?")
       .get(delivery.provider, delivery.id) as { build_ids: string } | undefined;
@@ -147,7 +151,7 @@ export class SqliteStore implements Store {
   async enqueueBuilds(requests: BuildRequest[], opts: { now: string; delivery?: Delivery; logDir: string }) {
     return this.db.transaction(() => {
       if (opts.delivery) {
-        const previous = this.deliveryBuilds(opts.delivery);
+        const previous = this.deliveryBuildsSync(opts.delivery);
         if (previous) return { builds: previous, duplicate: true };
       }
       const builds: Build[] = [];
@@ -209,7 +213,7 @@ export class SqliteStore implements Store {
 
   async recordDelivery(delivery: Delivery, now: string) {
     return this.db.transaction(() => {
-      const previous = this.deliveryBuilds(delivery);
+      const previous = this.deliveryBuildsSync(delivery);
       if (previous) return { duplicate: true, buildIds: previous.map((b) => b.id) };
       this.db
         .prepare("INSERT INTO deliveries (provider, id, build_ids, received_at) VALUES (?, ?, '[]', ?)")

@@ -117,6 +117,22 @@ spec:
     expect(r.stderr).toMatch(/cannot reach Cascade at http:\/\/127\.0\.0\.1:9.*cascade up/);
   });
 
+  it("prints the webhook URL and secret to paste into each provider", async () => {
+    const r = await cascade(["hooks", "cli-app", "--json"], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([
+      expect.objectContaining({
+        provider: "GitHub",
+        url: `${stack.app.url}/hooks/github`,
+        secret: "cli-secret",
+        openshiftUrl: `${stack.app.url}/apis/build.openshift.io/v1/namespaces/default/buildconfigs/cli-app/webhooks/cli-secret/github`,
+      }),
+    ]);
+    const missing = await cascade(["hooks", "nope"], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('buildconfig "default/nope" not found');
+  });
+
   it("prints the registry login", async () => {
     const r = await cascade(["registry", "login", "--json", "--home", stack.app.home, "--registry-port", stack.registry.split(":")[1]!], env);
     expect(r.code, r.stderr).toBe(0);

@@ -8,10 +8,12 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Build } from "../core/build.js";
 import { loadBuildConfigs } from "../core/buildconfig-load.js";
-import { CascadeError, ValidationError } from "../core/errors.js";
+import type { BuildConfig } from "../core/buildconfig.js";
+import { CascadeError, NotFoundError, ValidationError } from "../core/errors.js";
 import { Client } from "./client.js";
 import { runDemo } from "./demo.js";
 import { runUp } from "./up.js";
+import { webhookSetup } from "./hooks.js";
 import { formatBuilds, formatGraph, formatPlan, printLogStream, settings, type GraphResponse, type PlanResponse } from "./util.js";
 
 const USAGE = `cascade: event-driven image builds on rootless buildah
@@ -25,6 +27,7 @@ Usage:
   cascade logs BUILD [--follow]
   cascade cancel BUILD
   cascade plan --image REF@DIGEST | --push REPO BRANCH | --event FILE [--json]   dry run: waves and reasons
+  cascade hooks NAME [-n NS] [--json]                      webhook URLs and secrets to paste into each provider
   cascade graph [--json]                                   the image dependency graph
   cascade subscribe URL [--secret S] [--mode binary|structured]
   cascade registry login                                   credentials of the local registry
@@ -161,6 +164,19 @@ async function main(argv: string[]): Promise<number> {
         for (const p of res.plans) out(`image ${p.image}\n${formatPlan(p)}`);
         for (const i of res.ignored) out(`ignored event ${i.eventId}: ${i.reason}`);
       } else out(formatPlan(res));
+      return 0;
+    }
+    case "hooks": {
+      const name = positionals[0];
+      if (!name) throw new ValidationError("hooks needs a BuildConfig NAME");
+      const ns = values.namespace ?? "default";
+      const { buildconfigs } = await client.request<{ buildconfigs: { config: BuildConfig }[] }>("GET", "/buildconfigs");
+      const bc = buildconfigs.find((b) => b.config.metadata.name === name && (b.config.metadata.namespace ?? "default") === ns)?.config;
+      if (!bc) throw new NotFoundError(`buildconfig "${ns}/${name}" not found`);
+      const hooks = webhookSetup(cfg.url, bc);
+      if (values.json) out(JSON.stringify(hooks, null, 2));
+      else if (hooks.length === 0) out(`buildconfig ${ns}/${name} has no GitHub, GitLab, Bitbucket or Generic trigger`);
+      else for (const h of hooks) out(`${h.provider}\n  URL:     ${h.url}\n  secret:  ${h.secret}\n  how:     ${h.how}\n  or the OpenShift URL: ${h.openshiftUrl}`);
       return 0;
     }
     case "graph": {

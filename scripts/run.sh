@@ -11,7 +11,7 @@ shift || true
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-packages=(buildah docker-registry uidmap busybox-static git apache2-utils curl ca-certificates)
+packages=(buildah docker-registry uidmap busybox-static git apache2-utils curl ca-certificates openjdk-17-jre-headless)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -189,10 +189,7 @@ describe("local build path", () => {
   });
 
   it("queues nothing new for a redelivery, and names the builds of the first delivery", async () => {
-    const body = octokitPush("push");
-    body.repository.clone_url = `file://${app.bare}`;
-    body.ref = "refs/heads/main";
-    body.after = git(app.work, ["rev-parse", "HEAD"]);
+    const body = await hookPayloadFor({ "svc/redelivered.txt": "once\n" }, "delivered twice");
     const delivery = randomUUID();
     const first = await stack.postGitHub("push", body, { secret: SECRET, delivery });
     expect(first.status).toBe(202);
@@ -230,6 +227,22 @@ describe("local build path", () => {
     git(app.work, ["branch", "doomed"]);
     await push(app.work, "doomed");
     await push(app.work, "doomed", ["--delete"]);
+    expect((await stack.app.store.listBuilds()).length).toBe(before);
+  });
+
+  it("skips a push of a commit the last successful build already built, saying why", async () => {
+    for (const b of await stack.app.store.listBuilds({ namespace: "team", buildConfig: "app" })) await stack.waitForBuild("team", b.id);
+    const last = (await stack.app.store.listBuilds({ namespace: "team", buildConfig: "app", phases: ["Complete"], limit: 1 }))[0]!;
+    const body = octokitPush("push");
+    body.repository.clone_url = `file://${app.bare}`;
+    body.ref = "refs/heads/main";
+    body.after = last.inputs.source!.commit;
+    const before = (await stack.app.store.listBuilds()).length;
+    const res = await stack.postGitHub("push", body, { secret: SECRET, delivery: randomUUID() });
+    expect(res.body.builds).toEqual([]);
+    expect(res.body.skipped).toEqual(
+      expect.arrayContaining([{ buildConfig: "team/app", reason: `inputs unchanged: commit ${last.inputs.source!.commit!.slice(0, 12)} was built by ${last.id}` }]),
+    );
     expect((await stack.app.store.listBuilds()).length).toBe(before);
   });
 

@@ -199,8 +199,22 @@ export class Planning {
     roots: { key: string; reason: string; cause: BuildCause; inputs: BuildRequest["inputs"]; outputTags?: string[] }[],
     opts: { delivery?: Delivery; coalesce?: boolean } = {},
   ): Promise<Submitted> {
-    const byKey = new Map(roots.map((r) => [r.key, r]));
-    const plan = await this.planRoots(roots.map((r) => ({ key: r.key, reason: r.reason })));
+    // Inputs equal to the last successful build's (same commit; bases are followed by their own
+    // triggers) are skipped, with the reason; a manual start always builds, as in OpenShift.
+    const unchanged: Plan["skipped"] = [];
+    const fresh = [];
+    for (const r of roots) {
+      const commit = r.inputs.source?.commit;
+      const [ns, name] = r.key.split("/") as [string, string];
+      const last = commit && r.cause.type !== "Manual" && !r.outputTags
+        ? (await this.o.store.listBuilds({ namespace: ns, buildConfig: name, phases: ["Complete"], limit: 1 }))[0]
+        : undefined;
+      if (last && last.inputs.source?.commit === commit) unchanged.push({ key: r.key, reason: `inputs unchanged: commit ${commit!.slice(0, 12)} was built by ${last.id}` });
+      else fresh.push(r);
+    }
+    const byKey = new Map(fresh.map((r) => [r.key, r]));
+    const plan = await this.planRoots(fresh.map((r) => ({ key: r.key, reason: r.reason })));
+    plan.skipped.push(...unchanged);
     const now = this.o.clock.now().toISOString();
     return this.submit(
       plan,

@@ -3,7 +3,9 @@
  * deliveries (idempotency), subscribers and the event outbox. The SQLite
  * adapter serves the local runtime; a DynamoDB adapter serves AWS.
  */
-import type { Build, BuildCause, BuildInputs, BuildPhase } from "../core/build.js";
+import { join } from "node:path";
+import { Build, buildId, type BuildCause, type BuildInputs, type BuildPhase } from "../core/build.js";
+import { ValidationError } from "../core/errors.js";
 import type { BuildConfig } from "../core/buildconfig.js";
 
 export interface StoredBuildConfig {
@@ -100,4 +102,34 @@ export interface Store {
   deliveredEvents(subscriberId?: string): Promise<number>;
 
   close(): Promise<void>;
+}
+
+/**
+ * The queued (New) build a request becomes once its number is taken, for
+ * every Store adapter: `earlier` are the builds made from the requests before
+ * it in the same call, which its `after.requests` indexes point at.
+ */
+export function buildFromRequest(req: BuildRequest, number: number, earlier: readonly Build[], opts: { now: string; logDir: string }): Build {
+  const id = buildId(req.buildConfig, number);
+  const dependsOn = [
+    ...(req.after?.requests ?? []).map((i) => {
+      const up = earlier[i];
+      if (!up) throw new ValidationError(`build request ${earlier.length} depends on request ${i}, which is not before it`);
+      return `${up.namespace}/${up.id}`;
+    }),
+    ...(req.after?.builds ?? []),
+  ];
+  return Build.parse({
+    ...(dependsOn.length ? { dependsOn } : {}),
+    ...(req.outputTags?.length ? { outputTags: req.outputTags } : {}),
+    id,
+    namespace: req.namespace,
+    buildConfig: req.buildConfig,
+    number,
+    phase: "New",
+    causes: req.causes,
+    inputs: req.inputs,
+    createdAt: opts.now,
+    logPath: join(opts.logDir, req.namespace, `${id}.log`),
+  });
 }

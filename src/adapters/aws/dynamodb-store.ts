@@ -81,18 +81,18 @@ import {
   type TransactWriteCommandInput,
 } from "@aws-sdk/lib-dynamodb";
 import { createHash, randomUUID } from "node:crypto";
-import { join } from "node:path";
-import { Build, buildId, type BuildPhase } from "../../core/build.js";
+import { Build, type BuildPhase } from "../../core/build.js";
 import type { BuildConfig } from "../../core/buildconfig.js";
 import { CascadeError, ConflictError, NotFoundError, ValidationError } from "../../core/errors.js";
-import type {
-  BuildFilter,
-  BuildRequest,
-  Delivery,
-  OutboxDelivery,
-  Store,
-  StoredBuildConfig,
-  Subscriber,
+import {
+  buildFromRequest,
+  type BuildFilter,
+  type BuildRequest,
+  type Delivery,
+  type OutboxDelivery,
+  type Store,
+  type StoredBuildConfig,
+  type Subscriber,
 } from "../../ports/store.js";
 
 export interface DynamoDbStoreOptions {
@@ -528,7 +528,6 @@ export class DynamoDbStore implements Store {
         const previous = await this.readDelivery(opts.delivery);
         if (previous) return { builds: previous, duplicate: true };
       }
-      const bcKeys = [...new Set(requests.map((r) => `${r.namespace}/${r.buildConfig}`))];
       const got = await this.batchGet(
         requests.flatMap((r) => [K.config(r.namespace, r.buildConfig), K.run(r.namespace, r.buildConfig)]),
       );
@@ -550,28 +549,7 @@ export class DynamoDbStore implements Store {
       requests.forEach((req, i) => {
         const st = state.get(`${req.namespace}/${req.buildConfig}`)!;
         const number = ++st.next;
-        const id = buildId(req.buildConfig, number);
-        const dependsOn = [
-          ...(req.after?.requests ?? []).map((j) => {
-            const up = builds[j];
-            if (!up) throw new ValidationError(`build request ${builds.length} depends on request ${j}, which is not before it`);
-            return `${up.namespace}/${up.id}`;
-          }),
-          ...(req.after?.builds ?? []),
-        ];
-        const build: Build = Build.parse({
-          ...(dependsOn.length ? { dependsOn } : {}),
-          ...(req.outputTags?.length ? { outputTags: req.outputTags } : {}),
-          id,
-          namespace: req.namespace,
-          buildConfig: req.buildConfig,
-          number,
-          phase: "New",
-          causes: req.causes,
-          inputs: req.inputs,
-          createdAt: opts.now,
-          logPath: join(opts.logDir, req.namespace, `${id}.log`),
-        });
+        const build = buildFromRequest(req, number, builds, opts);
         const seq = firstSeq + i;
         st.queued.push([number, { seq, policy: st.policy }]);
         items.push({

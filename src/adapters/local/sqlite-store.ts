@@ -7,17 +7,18 @@ import Database from "better-sqlite3";
 import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { Build, buildId, type BuildPhase } from "../../core/build.js";
+import type { Build, BuildPhase } from "../../core/build.js";
 import type { BuildConfig } from "../../core/buildconfig.js";
 import { ConflictError, NotFoundError, ValidationError } from "../../core/errors.js";
-import type {
-  BuildFilter,
-  BuildRequest,
-  Delivery,
-  OutboxDelivery,
-  Store,
-  StoredBuildConfig,
-  Subscriber,
+import {
+  buildFromRequest,
+  type BuildFilter,
+  type BuildRequest,
+  type Delivery,
+  type OutboxDelivery,
+  type Store,
+  type StoredBuildConfig,
+  type Subscriber,
 } from "../../ports/store.js";
 
 const MIGRATIONS: string[] = [
@@ -168,28 +169,8 @@ export class SqliteStore implements Store {
         this.db
           .prepare("UPDATE buildconfigs SET last_version = ? WHERE namespace = ? AND name = ? AND last_version = ?")
           .run(number, req.namespace, req.buildConfig, bcRow.last_version);
-        const id = buildId(req.buildConfig, number);
-        const dependsOn = [
-          ...(req.after?.requests ?? []).map((i) => {
-            const up = builds[i];
-            if (!up) throw new ValidationError(`build request ${builds.length} depends on request ${i}, which is not before it`);
-            return `${up.namespace}/${up.id}`;
-          }),
-          ...(req.after?.builds ?? []),
-        ];
-        const build: Build = Build.parse({
-          ...(dependsOn.length ? { dependsOn } : {}),
-          ...(req.outputTags?.length ? { outputTags: req.outputTags } : {}),
-          id,
-          namespace: req.namespace,
-          buildConfig: req.buildConfig,
-          number,
-          phase: "New",
-          causes: req.causes,
-          inputs: req.inputs,
-          createdAt: opts.now,
-          logPath: join(opts.logDir, req.namespace, `${id}.log`),
-        });
+        const build = buildFromRequest(req, number, builds, opts);
+        const id = build.id;
         this.db
           .prepare(
             "INSERT INTO builds (namespace, id, buildconfig, number, phase, run_policy, record) VALUES (?, ?, ?, ?, 'New', ?, ?)",

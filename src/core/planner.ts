@@ -50,7 +50,9 @@ export function buildGraph(nodes: Iterable<GraphNode>): ImageGraph {
     for (const image of n.follows) push(followers, image, n.key);
     if (n.output) push(producers, n.output, n.key);
   }
-  return { nodes: byKey, followers, producers };
+  const graph = { nodes: byKey, followers, producers };
+  compile(graph);
+  return graph;
 }
 
 /** BuildConfigs that rebuild when `key`'s output changes. */
@@ -138,57 +140,161 @@ export interface Root {
 }
 
 /**
+ * The graph as integers, built once per graph: node i's dependents and
+ * upstreams as slices of flat Int32Arrays, its rank in key order, and scratch
+ * marks reused by every plan (stamped with a generation, so nothing is cleared
+ * per event). Planning then touches typed arrays, not string-keyed Maps.
+ */
+interface Compiled {
+  keys: string[];
+  outputs: (string | undefined)[];
+  index: Map<string, number>;
+  depStart: Int32Array;
+  deps: Int32Array;
+  upStart: Int32Array;
+  ups: Int32Array;
+  rank: Int32Array;
+  byRank: Int32Array;
+  mark: Int32Array;
+  /** Position of a node in the current plan's queue (valid where `mark` is the current generation). */
+  pos: Int32Array;
+  placed: Int32Array;
+  indegree: Int32Array;
+  generation: number;
+}
+
+const compiledGraphs = new WeakMap<ImageGraph, Compiled>();
+
+function compile(graph: ImageGraph): Compiled {
+  const cached = compiledGraphs.get(graph);
+  if (cached) return cached;
+  const keys = [...graph.nodes.keys()];
+  const n = keys.length;
+  const index = new Map<string, number>();
+  keys.forEach((k, i) => index.set(k, i));
+  const outputs = keys.map((k) => graph.nodes.get(k)!.output);
+  const depStart = new Int32Array(n + 1);
+  const upStart = new Int32Array(n + 1);
+  const deps: number[] = [];
+  const ups: number[] = [];
+  for (let i = 0; i < n; i++) {
+    depStart[i] = deps.length;
+    for (const d of dependentsOf(graph, keys[i]!)) {
+      const j = index.get(d);
+      if (j !== undefined) deps.push(j);
+    }
+    upStart[i] = ups.length;
+    for (const u of upstreamsOf(graph, keys[i]!)) {
+      const j = index.get(u);
+      if (j !== undefined) ups.push(j);
+    }
+  }
+  depStart[n] = deps.length;
+  upStart[n] = ups.length;
+  const byRank = Int32Array.from(keys.map((_, i) => i).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0)));
+  const rank = new Int32Array(n);
+  byRank.forEach((i, r) => (rank[i] = r));
+  const c: Compiled = {
+    keys,
+    outputs,
+    index,
+    depStart,
+    deps: Int32Array.from(deps),
+    upStart,
+    ups: Int32Array.from(ups),
+    rank,
+    byRank,
+    mark: new Int32Array(n),
+    pos: new Int32Array(n),
+    placed: new Int32Array(n),
+    indegree: new Int32Array(n),
+    generation: 0,
+  };
+  compiledGraphs.set(graph, c);
+  return c;
+}
+
+/** Node indexes in key order (the order `Array.prototype.sort` gives the keys). */
+function sortByKey(c: Compiled, xs: number[]): number[] {
+  const r = new Int32Array(xs.length);
+  for (let i = 0; i < xs.length; i++) r[i] = c.rank[xs[i]!]!;
+  r.sort();
+  const out = new Array<number>(r.length);
+  for (let i = 0; i < r.length; i++) out[i] = c.byRank[r[i]!]!;
+  return out;
+}
+
+/**
  * Plan the downstream closure of some root builds in topological waves.
  * Roots are the BuildConfigs the event itself asks for; every BuildConfig
  * that follows one of their outputs, transitively, joins the plan.
  */
 export function planClosure(graph: ImageGraph, roots: readonly Root[], state: PlanState, skipped: Plan["skipped"] = []): Plan {
-  const reason = new Map<string, string>();
-  for (const r of roots) if (graph.nodes.has(r.key) && !reason.has(r.key)) reason.set(r.key, r.reason);
+  const c = compile(graph);
+  const gen = ++c.generation;
+  const { keys, mark, pos, placed, indegree, depStart, deps, upStart, ups } = c;
+  const reason: string[] = [];
+  const queue: number[] = [];
+  for (const r of roots) {
+    const i = c.index.get(r.key);
+    if (i === undefined || mark[i] === gen) continue;
+    mark[i] = gen;
+    pos[i] = queue.length;
+    reason.push(r.reason);
+    queue.push(i);
+  }
   // Closure, breadth first: each node once, whatever the number of paths to it.
-  const queue = [...reason.keys()];
-  for (let i = 0; i < queue.length; i++) {
-    const key = queue[i]!;
-    for (const d of dependentsOf(graph, key)) {
-      if (reason.has(d)) continue;
-      reason.set(d, `base ${graph.nodes.get(key)!.output} is rebuilt by ${key}`);
+  for (let q = 0; q < queue.length; q++) {
+    const i = queue[q]!;
+    for (let e = depStart[i]!; e < depStart[i + 1]!; e++) {
+      const d = deps[e]!;
+      if (mark[d] === gen) continue;
+      mark[d] = gen;
+      pos[d] = queue.length;
+      reason.push(`base ${c.outputs[i]} is rebuilt by ${keys[i]}`);
       queue.push(d);
     }
   }
   // Kahn's algorithm over the closure.
-  const inPlan = new Set(queue);
-  const ups = new Map<string, string[]>();
-  const indegree = new Map<string, number>();
-  for (const key of queue) {
-    const u = upstreamsOf(graph, key).filter((x) => inPlan.has(x) && x !== key);
-    ups.set(key, u);
-    indegree.set(key, u.length);
+  const dependsOn: string[][] = [];
+  const frontier0: number[] = [];
+  for (const i of queue) {
+    const u: string[] = [];
+    for (let e = upStart[i]!; e < upStart[i + 1]!; e++) {
+      const x = ups[e]!;
+      if (mark[x] === gen && x !== i) u.push(keys[x]!);
+    }
+    dependsOn.push(u);
+    indegree[i] = u.length;
+    if (u.length === 0) frontier0.push(i);
   }
   const waves: PlannedBuild[][] = [];
-  let frontier = queue.filter((k) => indegree.get(k) === 0).sort();
-  const placed = new Set<string>();
+  let frontier = sortByKey(c, frontier0);
   while (frontier.length > 0) {
     const wave = waves.length;
     waves.push(
-      frontier.map((key) => {
+      frontier.map((i) => {
+        const key = keys[i]!;
         const q = state.queuedBuild(key);
-        return { key, wave, reason: reason.get(key)!, dependsOn: ups.get(key)!, ...(q ? { coalesceInto: q } : {}) };
+        const p = pos[i]!;
+        const build: PlannedBuild = { key, wave, reason: reason[p]!, dependsOn: dependsOn[p]! };
+        if (q) build.coalesceInto = q;
+        return build;
       }),
     );
-    for (const k of frontier) placed.add(k);
-    const next: string[] = [];
-    for (const key of frontier) {
-      for (const d of dependentsOf(graph, key)) {
-        if (!inPlan.has(d) || placed.has(d) || d === key) continue;
-        const left = indegree.get(d)! - 1;
-        indegree.set(d, left);
-        if (left === 0) next.push(d);
+    for (const i of frontier) placed[i] = gen;
+    const next: number[] = [];
+    for (const i of frontier) {
+      for (let e = depStart[i]!; e < depStart[i + 1]!; e++) {
+        const d = deps[e]!;
+        if (mark[d] !== gen || placed[d] === gen || d === i) continue;
+        if (--indegree[d]! === 0) next.push(d);
       }
     }
-    frontier = [...new Set(next)].sort();
+    frontier = sortByKey(c, next);
   }
-  for (const key of queue) {
-    if (!placed.has(key)) skipped.push({ key, reason: "part of an ImageChange cycle; not planned" });
+  for (const i of queue) {
+    if (placed[i] !== gen) skipped.push({ key: keys[i]!, reason: "part of an ImageChange cycle; not planned" });
   }
   return { waves, skipped };
 }

@@ -12,8 +12,11 @@
  *   is skipped, with the reason; a BuildConfig with a queued build coalesces
  *   the event into it instead of queueing another.
  * - Cycles are found (and named) so that `apply` can refuse them.
- * Indexes are built once per graph, so planning costs the size of the
- * affected closure, not of the estate.
+ * Indexes are built once per graph (string maps, then integer adjacency in
+ * typed arrays), so planning costs the size of the affected closure, not of
+ * the estate. Planning reuses scratch arrays kept with the graph: it is
+ * deterministic (same inputs, same plan) but not re-entrant, so a PlanState
+ * callback must not plan on the same graph.
  */
 
 export interface GraphNode {

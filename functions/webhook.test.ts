@@ -24,13 +24,14 @@ describe("webhook Lambda", () => {
   let published: CascadeEvent[];
   let handler: ReturnType<typeof createWebhookHandler>;
   let planning: Planning;
+  let builds: Builds;
   const clock = { now: () => new Date("2026-11-25T10:00:00Z") };
 
   beforeEach(async () => {
     store = new SqliteStore(":memory:");
     published = [];
     const log = pino({ level: "silent" });
-    const builds = new Builds({
+    builds = new Builds({
       store,
       bus: { publish: async (e) => void published.push(...e) },
       runner: { run: () => Promise.reject(new Error("no builder in this test")) },
@@ -120,5 +121,33 @@ describe("webhook Lambda", () => {
     expect((await store.getBuild("octo", "hello-1"))?.inputs.source?.commit).toBe("6113728f27ae82c7b1a177c8d03f9e96e0adf246");
     e.rawPath = e.rawPath.replace("generic-secret", "wrong-secret");
     expect((await handler(e)).statusCode).toBe(401);
+  });
+
+  it("passes a generic payload's env to the build only when the trigger allows it", async () => {
+    await applyConfigs({ store, builds, planning, clock }, [
+      {
+        apiVersion: "build.openshift.io/v1",
+        kind: "BuildConfig",
+        metadata: { name: "envy", namespace: "octo" },
+        spec: {
+          source: { git: { uri: "https://github.com/Codertocat/Hello-World.git", ref: "master" } },
+          strategy: { type: "Docker" },
+          output: { to: { kind: "DockerImage", name: "registry.example.test/octo/envy:latest" } },
+          triggers: [{ type: "Generic", generic: { secret: "env-secret", allowEnv: true } }],
+        },
+      },
+    ]);
+    const post = async (name: string, secret: string, env: unknown) => {
+      const e = event(JSON.stringify({ type: "Git", git: { ref: "master" }, env }), {});
+      e.rawPath = `/apis/build.openshift.io/v1/namespaces/octo/buildconfigs/${name}/webhooks/${secret}/generic`;
+      return handler(e);
+    };
+    expect((await post("envy", "env-secret", [{ name: "FEATURE", value: "on" }])).statusCode).toBe(202);
+    expect((await store.getBuild("octo", "envy-1"))?.env).toEqual([{ name: "FEATURE", value: "on" }]);
+    expect((await post("hello", "generic-secret", [{ name: "FEATURE", value: "on" }])).statusCode).toBe(202);
+    expect((await store.getBuild("octo", "hello-1"))?.env).toBeUndefined();
+    const bad = await post("envy", "env-secret", [{ name: "BAD=NAME", value: "x" }]);
+    expect(bad.statusCode).toBe(400);
+    expect(JSON.parse(bad.body).message).toContain("env.0.name");
   });
 });

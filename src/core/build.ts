@@ -74,6 +74,8 @@ export const Build = z.object({
   causes: z.array(BuildCause),
   inputs: BuildInputs,
   outputs: BuildOutputs.optional(),
+  /** Extra build environment from the event (a generic webhook's `env`, when its trigger has `allowEnv`). */
+  env: z.array(z.object({ name: z.string(), value: z.string() })).optional(),
   /** Image tags to push instead of the output's own tag (from a git tag and `spec.tagPolicy`). */
   outputTags: z.array(z.string()).optional(),
   /** Builds (`namespace/id`) of the same plan that must complete before this one starts. */

@@ -22,6 +22,7 @@ export interface BuildRequest {
   causes: BuildCause[];
   inputs: BuildInputs;
   outputTags?: string[];
+  env?: { name: string; value: string }[];
   /** What must complete first: other requests of the same call (by index) and existing builds (`ns/id`). */
   after?: { requests?: number[]; builds?: string[] };
 }
@@ -122,6 +123,7 @@ export function buildFromRequest(req: BuildRequest, number: number, earlier: rea
   return Build.parse({
     ...(dependsOn.length ? { dependsOn } : {}),
     ...(req.outputTags?.length ? { outputTags: req.outputTags } : {}),
+    ...(req.env?.length ? { env: req.env } : {}),
     id,
     namespace: req.namespace,
     buildConfig: req.buildConfig,

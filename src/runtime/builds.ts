@@ -227,7 +227,10 @@ export class Builds {
         dockerfilePath: docker?.dockerfilePath ?? "Dockerfile",
         ...(docker?.from ? { from: this.resolveRef(docker.from, build.namespace) } : {}),
         buildArgs: (docker?.buildArgs ?? []).map((a) => ({ name: a.name, value: a.value ?? "" })),
-        env: (docker?.env ?? []).filter((e) => e.value !== undefined).map((e) => ({ name: e.name, value: e.value ?? "" })),
+        env: [
+          ...(docker?.env ?? []).filter((e) => e.value !== undefined).map((e) => ({ name: e.name, value: e.value ?? "" })),
+          ...(build.env ?? []),
+        ],
         noCache: docker?.noCache ?? false,
       },
       output: {

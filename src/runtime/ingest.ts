@@ -318,6 +318,9 @@ export async function handleGeneric(deps: IngestDeps, req: HttpRequest, namespac
   if (payload?.git?.ref && want && payload.git.ref.replace(/^refs\/(heads|tags)\//, "") !== want.replace(/^refs\/(heads|tags)\//, "")) {
     return json(200, { message: `skipping build: ref "${payload.git.ref}" does not match "${want}"`, warning: "ref mismatch", builds: [] });
   }
+  // The payload's env reaches the build only when the Generic trigger allows it, as in OpenShift.
+  const allowEnv = gitTriggerSecrets(config, "generic").some((t) => t.allowEnv === true);
+  const env = allowEnv ? (payload?.env ?? []).flatMap((e) => (e.value !== undefined ? [{ name: e.name, value: e.value }] : [])) : [];
   const cause: BuildCause = {
     type: "Generic",
     message: payload?.git?.commit ? `Generic webhook at ${payload.git.commit.slice(0, 12)}` : "Generic webhook",
@@ -333,6 +336,7 @@ export async function handleGeneric(deps: IngestDeps, req: HttpRequest, namespac
         reason: cause.message,
         cause,
         inputs: sourceInputs(config, { ...(payload?.git?.commit ? { commit: payload.git.commit } : {}) }),
+        ...(env.length ? { env } : {}),
       },
     ],
     delivery ? { delivery } : {},

@@ -114,6 +114,7 @@ export class Planning {
       delivery?: Delivery;
       inputsFor?: (key: string, c: BuildConfig) => BuildRequest["inputs"] | undefined;
       outputTagsFor?: (key: string) => string[] | undefined;
+      envFor?: (key: string) => BuildRequest["env"] | undefined;
       noCoalesce?: Set<string>;
     } = {},
   ): Promise<Submitted> {
@@ -139,8 +140,9 @@ export class Planning {
       if (!stored) continue;
       const inputs = opts.inputsFor?.(p.key, stored.config);
       const outputTags = opts.outputTagsFor?.(p.key);
+      const env = opts.envFor?.(p.key);
       // A release (tag) build never merges into a branch build: it pushes other tags.
-      if (p.coalesceInto && !opts.noCoalesce?.has(p.key) && !outputTags) {
+      if (p.coalesceInto && !opts.noCoalesce?.has(p.key) && !outputTags && !env?.length) {
         try {
           const queued = await store.getBuild(ns, p.coalesceInto);
           if (queued) {
@@ -171,6 +173,7 @@ export class Planning {
         causes: [cause],
         inputs: inputs ?? sourceInputs(stored.config),
         ...(outputTags?.length ? { outputTags } : {}),
+        ...(env?.length ? { env } : {}),
         ...(after.requests.length || after.builds.length ? { after } : {}),
       });
     }
@@ -196,7 +199,7 @@ export class Planning {
    * start), and their downstream closure after them, each once.
    */
   async submitRoots(
-    roots: { key: string; reason: string; cause: BuildCause; inputs: BuildRequest["inputs"]; outputTags?: string[] }[],
+    roots: { key: string; reason: string; cause: BuildCause; inputs: BuildRequest["inputs"]; outputTags?: string[]; env?: BuildRequest["env"] }[],
     opts: { delivery?: Delivery; coalesce?: boolean } = {},
   ): Promise<Submitted> {
     // Inputs equal to the last successful build's (same commit; bases are followed by their own
@@ -223,6 +226,7 @@ export class Planning {
         ...(opts.delivery ? { delivery: opts.delivery } : {}),
         inputsFor: (key) => byKey.get(key)?.inputs,
         outputTagsFor: (key) => byKey.get(key)?.outputTags,
+        envFor: (key) => byKey.get(key)?.env,
         ...(opts.coalesce === false ? { noCoalesce: new Set(byKey.keys()) } : {}),
       },
     );

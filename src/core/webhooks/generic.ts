@@ -21,7 +21,9 @@ export const GenericWebhook = z.looseObject({
       refs: z.array(z.looseObject({ ref: z.string().optional(), commit: z.string().optional() })).optional(),
     })
     .optional(),
-  env: z.array(z.object({ name: z.string(), value: z.string().optional() })).optional(),
+  env: z
+    .array(z.object({ name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected an environment variable name"), value: z.string().optional() }))
+    .optional(),
   dockerStrategyOptions: z
     .looseObject({
       buildArgs: z.array(z.object({ name: z.string(), value: z.string().optional() })).optional(),

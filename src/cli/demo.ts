@@ -50,7 +50,8 @@ export function demoConfigs(opts: { registry: string; baseRepo: string; appRepo:
           to: { kind: "DockerImage", name: `${opts.registry}/demo/hello:latest` },
           imageLabels: [{ name: "org.opencontainers.image.title", value: "hello" }],
         },
-        triggers: [{ type: "GitHub", github: { secret: opts.secret } }],
+        // Rebuild when the base (every external FROM of the Dockerfile) gets a new digest.
+        triggers: [{ type: "GitHub", github: { secret: opts.secret } }, { type: "ImageChange" }],
       },
     },
   ];
@@ -97,7 +98,7 @@ async function waitForBuild(app: LocalCascade, ns: string, name: string, after: 
 export async function runDemo(cfg: Settings): Promise<number> {
   const t0 = Date.now();
   const say = (s: string) => process.stdout.write(`${s}\n`);
-  const step = (n: number, s: string) => say(`\n[${n}/5] ${s}  (+${((Date.now() - t0) / 1000).toFixed(1)}s)`);
+  const step = (n: number, s: string) => say(`\n[${n}/6] ${s}  (+${((Date.now() - t0) / 1000).toFixed(1)}s)`);
   if (!existsSync(BUSYBOX)) throw new CascadeError("DemoMissingBusybox", `${BUSYBOX} not found; install Debian's busybox-static`);
 
   const home = join(cfg.home, "demo");
@@ -175,6 +176,17 @@ export async function runDemo(cfg: Settings): Promise<number> {
       throw new CascadeError("DemoFailed", `curl ${manifestUrl} answered ${status ?? curl.stderr.trim()} (${served ?? "no digest"})`);
     }
 
+    step(6, "A fix in the base image: the base rebuilds, and the app follows it by itself");
+    commitFiles(baseWork, { "motd": "patched\n", Dockerfile: `${BASE_DOCKERFILE}COPY motd /etc/motd\n` }, "security fix in the base");
+    await push(baseWork);
+    const base2 = await waitForBuild(app, "demo", "base", base.number, say);
+    if (base2.phase !== "Complete") throw new CascadeError("DemoFailed", `base build ${base2.id} ${base2.phase}: ${base2.message ?? ""}`);
+    const rebuilt = await waitForBuild(app, "demo", "hello", build.number, say);
+    if (rebuilt.phase !== "Complete") throw new CascadeError("DemoFailed", `app rebuild ${rebuilt.id} ${rebuilt.phase}: ${rebuilt.message ?? ""}`);
+    say(`  ${rebuilt.id}: ${rebuilt.causes[0]?.type}: ${rebuilt.causes[0]?.message}`);
+    say(`  ${rebuilt.id} built on ${rebuilt.inputs.bases.map((b) => b.digest).join(", ")} (the new base is ${base2.outputs!.digest})`);
+    await app.bus.kick();
+
     const events = collector.events;
     say("\nSummary");
     say(`  build      ${build.namespace}/${build.id} (${build.phase}, cause ${build.causes[0]?.type}: ${build.causes[0]?.message})`);
@@ -183,6 +195,7 @@ export async function runDemo(cfg: Settings): Promise<number> {
     say(`  image      ${image}`);
     say(`  digest     ${build.outputs!.digest}`);
     say(`  duration   build ${((build.durationMs ?? 0) / 1000).toFixed(2)}s, push to digest ${(webhookToDigestMs / 1000).toFixed(2)}s, demo ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+    say(`  chain      base fix ${base2.id} -> ${rebuilt.id}, image ${rebuilt.outputs!.digest}`);
     say(`  events     ${events.length} delivered and verified: ${summarize(events.map((e) => e.type))}`);
     say(`  curl       curl -u ${username}:PASSWORD ${manifestUrl}`);
     say(`             -> HTTP ${status}, Docker-Content-Digest: ${served}`);

@@ -5,14 +5,13 @@
  */
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
-import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SqliteStore } from "../src/adapters/local/sqlite-store.js";
+import type { SqliteStore } from "../src/adapters/local/sqlite-store.js";
 import { hmacSha256Hex } from "../src/core/webhook-signature.js";
 import type { CascadeEvent } from "../src/core/events-out.js";
-import { Builds } from "../src/runtime/builds.js";
-import { Planning } from "../src/runtime/planning.js";
+import type { ApiDeps } from "../src/runtime/api.js";
 import { applyConfigs } from "../src/runtime/configs.js";
+import { queueRuntime } from "../test/support/queue-runtime.js";
 import { createWebhookHandler } from "./webhook.js";
 
 const sample = JSON.parse(readFileSync(new URL("../test/fixtures/aws/apigw-v2/docs-sample.json", import.meta.url), "utf8"));
@@ -23,27 +22,12 @@ describe("webhook Lambda", () => {
   let store: SqliteStore;
   let published: CascadeEvent[];
   let handler: ReturnType<typeof createWebhookHandler>;
-  let planning: Planning;
-  let builds: Builds;
-  const clock = { now: () => new Date("2026-11-25T10:00:00Z") };
+  let deps: ApiDeps;
 
   beforeEach(async () => {
-    store = new SqliteStore(":memory:");
-    published = [];
-    const log = pino({ level: "silent" });
-    builds = new Builds({
-      store,
-      bus: { publish: async (e) => void published.push(...e) },
-      runner: { run: () => Promise.reject(new Error("no builder in this test")) },
-      clock,
-      log,
-      source: "urn:cascade:test",
-      logDir: "/tmp/logs",
-      registry: { auth: {}, insecure: [] },
-    });
-    planning = new Planning({ store, builds, clock, log, resolve: (ref, ns) => builds.resolveRef(ref, ns) });
-    handler = createWebhookHandler({ store, builds, planning, clock, log });
-    await applyConfigs({ store, builds, planning, clock }, [
+    ({ store, published, deps } = queueRuntime());
+    handler = createWebhookHandler(deps);
+    await applyConfigs(deps, [
       {
         apiVersion: "build.openshift.io/v1",
         kind: "BuildConfig",
@@ -124,7 +108,7 @@ describe("webhook Lambda", () => {
   });
 
   it("passes a generic payload's env to the build only when the trigger allows it", async () => {
-    await applyConfigs({ store, builds, planning, clock }, [
+    await applyConfigs(deps, [
       {
         apiVersion: "build.openshift.io/v1",
         kind: "BuildConfig",

@@ -9,14 +9,12 @@
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SqliteStore } from "../src/adapters/local/sqlite-store.js";
+import type { SqliteStore } from "../src/adapters/local/sqlite-store.js";
 import { hmacSha256Hex } from "../src/core/webhook-signature.js";
 import { route, type ApiDeps } from "../src/runtime/api.js";
-import { Builds } from "../src/runtime/builds.js";
 import { applyConfigs } from "../src/runtime/configs.js";
-import { Planning } from "../src/runtime/planning.js";
+import { queueRuntime } from "./support/queue-runtime.js";
 
 const fixture = (p: string) => JSON.parse(readFileSync(new URL(`./fixtures/webhooks/${p}`, import.meta.url), "utf8"));
 const octokit = createRequire(import.meta.url)("@octokit/webhooks-examples") as { name: string; examples: any[] }[];
@@ -138,23 +136,9 @@ const providers: Provider[] = [
 describe.each(providers)("$name webhooks", (p) => {
   let store: SqliteStore;
   let deps: ApiDeps;
-  const clock = { now: () => new Date("2026-11-25T10:00:00Z") };
 
   beforeEach(async () => {
-    store = new SqliteStore(":memory:");
-    const log = pino({ level: "silent" });
-    const builds = new Builds({
-      store,
-      bus: { publish: async () => undefined },
-      runner: { run: () => Promise.reject(new Error("no builder in this test")) },
-      clock,
-      log,
-      source: "urn:cascade:test",
-      logDir: "/tmp/logs",
-      registry: { auth: {}, insecure: [] },
-    });
-    const planning = new Planning({ store, builds, clock, log, resolve: (ref, ns) => builds.resolveRef(ref, ns) });
-    deps = { store, builds, planning, clock, log };
+    ({ store, deps } = queueRuntime());
     const trigger = { type: p.trigger, [p.trigger.toLowerCase()]: { secret: SECRET } };
     await applyConfigs(
       deps,
@@ -241,24 +225,10 @@ describe.each(providers)("$name webhooks", (p) => {
 describe("OpenShift's per-BuildConfig webhook URLs", () => {
   let store: SqliteStore;
   let deps: ApiDeps;
-  const clock = { now: () => new Date("2026-11-25T10:00:00Z") };
   const url = (secret: string, provider: string) => `/apis/build.openshift.io/v1/namespaces/os/buildconfigs/hello/webhooks/${secret}/${provider}`;
 
   beforeEach(async () => {
-    store = new SqliteStore(":memory:");
-    const log = pino({ level: "silent" });
-    const builds = new Builds({
-      store,
-      bus: { publish: async () => undefined },
-      runner: { run: () => Promise.reject(new Error("no builder in this test")) },
-      clock,
-      log,
-      source: "urn:cascade:test",
-      logDir: "/tmp/logs",
-      registry: { auth: {}, insecure: [] },
-    });
-    const planning = new Planning({ store, builds, clock, log, resolve: (ref, ns) => builds.resolveRef(ref, ns) });
-    deps = { store, builds, planning, clock, log };
+    ({ store, deps } = queueRuntime());
     await applyConfigs(deps, [
       {
         apiVersion: "build.openshift.io/v1",

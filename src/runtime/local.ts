@@ -118,7 +118,7 @@ export async function startLocal(o: LocalOptions): Promise<LocalCascade> {
       },
       maxActive: o.maxActive ?? Number(process.env.CASCADE_MAX_BUILDS ?? 2),
     });
-    const planning = new Planning({ store, builds, clock, log, resolve: (ref, ns) => builds.resolveRef(ref, ns) });
+    const planning = new Planning({ store, builds, clock, log });
     builds.onFinished = (b) => planning.afterBuild(b);
     deps.builds = builds;
     deps.planning = planning;

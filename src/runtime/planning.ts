@@ -23,7 +23,8 @@ export interface PlanningOptions {
   builds: Builds;
   clock: Clock;
   log: Logger;
-  resolve: (ref: ObjectReference, namespace: string) => string;
+  /** How ImageStreamTag and DockerImage references become images; default the builds' resolver. */
+  resolve?: (ref: ObjectReference, namespace: string) => string;
 }
 
 export interface Submitted {
@@ -34,7 +35,11 @@ export interface Submitted {
 }
 
 export class Planning {
-  constructor(private readonly o: PlanningOptions) {}
+  private readonly resolve: (ref: ObjectReference, namespace: string) => string;
+
+  constructor(private readonly o: PlanningOptions) {
+    this.resolve = o.resolve ?? ((ref, ns) => o.builds.resolveRef(ref, ns));
+  }
 
   /** The image dependency graph of every stored BuildConfig, with the bases their last builds recorded. */
   async graph(configs?: BuildConfig[]): Promise<ImageGraph> {
@@ -43,7 +48,7 @@ export class Planning {
     for (const c of all) {
       const recent = await this.o.store.listBuilds({ namespace: c.metadata.namespace ?? "default", buildConfig: c.metadata.name, limit: 10 });
       const withBases = recent.find((b) => b.inputs.bases.length > 0);
-      nodes.push(graphNode(c, { resolve: this.o.resolve, recordedBases: withBases?.inputs.bases.map((b) => b.name) ?? [] }));
+      nodes.push(graphNode(c, { resolve: this.resolve, recordedBases: withBases?.inputs.bases.map((b) => b.name) ?? [] }));
     }
     return buildGraph(nodes);
   }

@@ -5,46 +5,26 @@
  * storage for this build) and push by digest.
  */
 import { readFile, writeFile } from "node:fs/promises";
-import { join, relative, resolve, sep } from "node:path";
+import { join, relative } from "node:path";
 import { parseDockerfile, rewriteFrom, lastStageIndex } from "../core/dockerfile.js";
 import { normalizeImageRef, parseImageRef } from "../core/image-ref.js";
 import { buildEnv, buildLabels } from "../core/labels.js";
-import { exec, StepFailed, errorLine, type LogSink } from "./exec.js";
+import { budAndPush, inside, type BuildahEnv, type BuiltImage } from "./buildah-build.js";
+import { StepFailed, type LogSink } from "./exec.js";
 import type { BuilderJob } from "./job.js";
 import type { FetchedSource } from "./source.js";
 
-export interface BuildahEnv {
-  /** Global flags placing storage in this build's own folder. */
-  storageFlags: string[];
-  env: NodeJS.ProcessEnv;
-  authFile: string;
-}
-
-export interface DockerBuildResult {
-  bases: { name: string; digest?: string }[];
-  digest: string;
-  image: string;
-  tags: string[];
-}
-
-/** Keep a path inside the checkout: `..` escapes are refused. */
-function inside(root: string, rel: string, field: string): string {
-  const p = resolve(root, rel);
-  if (p !== root && !p.startsWith(root + sep)) {
-    throw new StepFailed("InvalidDockerfile", `${field} "${rel}" points outside the source tree`);
-  }
-  return p;
-}
+type DockerJob = BuilderJob & { strategy: { type: "Docker" } };
 
 export async function dockerBuild(
-  job: BuilderJob,
+  job: DockerJob,
   src: FetchedSource,
   workDir: string,
   buildah: BuildahEnv,
   resolveDigest: (ref: string) => Promise<string>,
   log: LogSink,
   onBases: (bases: { name: string; digest?: string }[]) => void,
-): Promise<DockerBuildResult> {
+): Promise<BuiltImage> {
   const contextDir = inside(src.dir, job.source.contextDir ?? ".", "contextDir");
   let text: string;
   if (job.source.dockerfile !== undefined) {
@@ -118,46 +98,22 @@ export async function dockerBuild(
     ...buildEnv({ buildName: job.buildName, namespace: job.namespace, sourceUri: job.source.uri, ref: job.source.ref, commit: src.commit }),
     ...job.strategy.env.map((e) => [e.name, e.value] as [string, string]),
   ];
-  const localTag = `localhost/cascade/${job.buildName}:build`;
-  const bud = [
-    ...buildah.storageFlags,
-    "bud",
-    "--isolation",
-    "chroot",
-    "--authfile",
-    buildah.authFile,
-    "--pull",
-    "-f",
-    dockerfile,
-    "-t",
-    localTag,
-    ...(job.strategy.noCache ? ["--no-cache"] : []),
-    ...job.strategy.buildArgs.flatMap((a) => ["--build-arg", `${a.name}=${a.value}`]),
-    ...labels.flatMap(([k, v]) => ["--label", `${k}=${v}`]),
-    ...env.flatMap(([k, v]) => ["--env", `${k}=${v}`]),
-    contextDir,
-  ];
-  log(`--> Building ${image} with buildah (rootless, chroot isolation, fresh vfs storage)`);
-  const built = await exec("buildah", bud, { cwd: workDir, env: buildah.env, log });
-  if (built.code !== 0) throw new StepFailed("DockerBuildFailed", `buildah bud failed: ${errorLine(built.tail)}`);
-
-  let digest = "";
-  const tags: string[] = [];
-  for (const target of job.output.images) {
-    const digestFile = join(workDir, "digest");
-    log(`--> Pushing ${target}`);
-    const pushed = await exec(
-      "buildah",
-      [...buildah.storageFlags, "push", "--authfile", buildah.authFile, "--digestfile", digestFile, localTag, `docker://${target}`],
-      { cwd: workDir, env: buildah.env, log },
-    );
-    if (pushed.code !== 0) {
-      throw new StepFailed("PushImageToRegistryFailed", `buildah push to ${target} failed: ${errorLine(pushed.tail)}`);
-    }
-    digest = (await readFile(digestFile, "utf8")).trim();
-    const tag = parseImageRef(target).tag;
-    if (tag) tags.push(tag);
-  }
-  log(`--> Pushed ${image}@${digest}`);
-  return { bases, digest, image, tags };
+  const pushed = await budAndPush(
+    {
+      buildName: job.buildName,
+      dockerfile,
+      contextDir,
+      images: job.output.images,
+      labels,
+      env,
+      buildArgs: job.strategy.buildArgs,
+      noCache: job.strategy.noCache,
+      failReason: "DockerBuildFailed",
+      what: "from its Dockerfile",
+    },
+    workDir,
+    buildah,
+    log,
+  );
+  return { bases, ...pushed };
 }

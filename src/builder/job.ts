@@ -5,6 +5,7 @@
  * never on a command line or in a log.
  */
 import { z } from "zod";
+import { ScriptsUrlScheme } from "../core/s2i.js";
 
 export const NameValue = z.object({ name: z.string(), value: z.string() });
 
@@ -26,15 +27,32 @@ export const BuilderJob = z.object({
     /** Inline Dockerfile (`spec.source.dockerfile`): replaces the file in contextDir. */
     dockerfile: z.string().optional(),
   }),
-  strategy: z.object({
-    type: z.literal("Docker"),
-    dockerfilePath: z.string().default("Dockerfile"),
-    /** `dockerStrategy.from`, resolved to an image reference: replaces the last FROM. */
-    from: z.string().optional(),
-    buildArgs: z.array(NameValue).default([]),
-    env: z.array(NameValue).default([]),
-    noCache: z.boolean().default(false),
-  }),
+  strategy: z.discriminatedUnion("type", [
+    z.object({
+      type: z.literal("Docker"),
+      dockerfilePath: z.string().default("Dockerfile"),
+      /** `dockerStrategy.from`, resolved to an image reference: replaces the last FROM. */
+      from: z.string().optional(),
+      buildArgs: z.array(NameValue).default([]),
+      env: z.array(NameValue).default([]),
+      noCache: z.boolean().default(false),
+    }),
+    z.object({
+      type: z.literal("Source"),
+      /** `sourceStrategy.from`, resolved to an image reference: the S2I builder image. */
+      from: z.string(),
+      /** `sourceStrategy.env` (plus a generic webhook's env): written as ENV, after `.s2i/environment`. */
+      env: z.array(NameValue).default([]),
+      /** `sourceStrategy.scripts`: where assemble, run and save-artifacts come from first. */
+      scripts: z.string().optional(),
+      incremental: z.boolean().default(false),
+      /** The BuildConfig's last pushed image, by digest: incremental builds restore its saved artifacts. */
+      previousImage: z.string().optional(),
+      /** Scripts URL schemes this BuildConfig accepts (`image` always; others by its annotation). */
+      allowedScriptsUrlSchemes: z.array(ScriptsUrlScheme).default(["image"]),
+      noCache: z.boolean().default(false),
+    }),
+  ]),
   output: z.object({
     /** Image references to push (name:tag), the first being the primary. */
     images: z.array(z.string()).min(1),

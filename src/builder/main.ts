@@ -15,6 +15,7 @@ import { authJson, registriesConf } from "./containers-config.js";
 import { dockerBuild } from "./docker-build.js";
 import { exec, StepFailed, type LogSink } from "./exec.js";
 import { BuilderJob, type BuilderReport } from "./job.js";
+import { s2iBuild } from "./s2i-build.js";
 import { fetchSource } from "./source.js";
 
 const REPORT_FD = 3;
@@ -64,15 +65,32 @@ export async function runBuilder(workDir: string, jobText: string, log: LogSink,
   try {
     const src = await fetchSource(job.source, join(workDir, "src"), log);
     report({ type: "source", commit: src.commit, author: src.author, date: src.date, message: src.message });
-    const result = await dockerBuild(
-      job,
-      src,
-      workDir,
-      { storageFlags, env: buildahEnv, authFile },
-      async (ref) => (await registry.resolveDigest(ref)).digest,
-      log,
-      (bases) => report({ type: "bases", bases }),
-    );
+    const onBases = (bases: { name: string; digest?: string }[]) => report({ type: "bases", bases });
+    const tools = { storageFlags, env: buildahEnv, authFile };
+    const result =
+      job.strategy.type === "Source"
+        ? await s2iBuild(
+            { ...job, strategy: job.strategy },
+            src,
+            workDir,
+            tools,
+            {
+              resolveDigest: async (ref) => (await registry.resolveDigest(ref)).digest,
+              getImageConfig: (ref) => registry.getImageConfig(ref),
+              manifestExists: (ref) => registry.manifestExists(ref),
+            },
+            log,
+            onBases,
+          )
+        : await dockerBuild(
+            { ...job, strategy: job.strategy },
+            src,
+            workDir,
+            tools,
+            async (ref) => (await registry.resolveDigest(ref)).digest,
+            log,
+            onBases,
+          );
     report({ type: "pushed", image: result.image, digest: result.digest, tags: result.tags });
     return 0;
   } catch (e) {

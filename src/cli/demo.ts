@@ -6,7 +6,12 @@
  * 4. create a git repository with an app whose Dockerfile is FROM that base,
  *    apply its BuildConfig, and `git push`: the repository's hook delivers a
  *    signed GitHub push to /hooks/github;
- * 5. follow the build, run the image once rootless, print a summary.
+ * 5. follow the build, run the image once rootless;
+ * 6. Source-to-Image: build an S2I builder image from the base, then turn an
+ *    app's source (no Dockerfile) into an image with it, and run it;
+ * 7. push a fix to the base: the base rebuilds, and the app, the S2I builder
+ *    and the S2I app follow by their ImageChange triggers, in order;
+ *    then print a summary.
  */
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -22,11 +27,12 @@ import { CascadeError } from "../core/errors.js";
 import { applyConfigs } from "../runtime/configs.js";
 import { startLocal, type LocalCascade } from "../runtime/local.js";
 import { startEventCollector } from "./event-collector.js";
+import { s2iAppFiles, s2iBuilderFiles } from "./s2i-sample.js";
 import type { Settings } from "./util.js";
 
 const BUSYBOX = "/bin/busybox";
 
-export function demoConfigs(opts: { registry: string; baseRepo: string; appRepo: string; secret: string }) {
+export function demoConfigs(opts: { registry: string; baseRepo: string; appRepo: string; secret: string; builderRepo?: string; s2iRepo?: string }) {
   return [
     {
       apiVersion: "build.openshift.io/v1",
@@ -51,6 +57,39 @@ export function demoConfigs(opts: { registry: string; baseRepo: string; appRepo:
           imageLabels: [{ name: "org.opencontainers.image.title", value: "hello" }],
         },
         // Rebuild when the base (every external FROM of the Dockerfile) gets a new digest.
+        triggers: [{ type: "GitHub", github: { secret: opts.secret } }, { type: "ImageChange" }],
+      },
+    },
+    ...(opts.builderRepo && opts.s2iRepo ? s2iDemoConfigs({ ...opts, builderRepo: opts.builderRepo, s2iRepo: opts.s2iRepo }) : []),
+  ];
+}
+
+/** The S2I builder image (Docker strategy, on the base) and an app built with it (Source strategy, incremental). */
+function s2iDemoConfigs(opts: { registry: string; builderRepo: string; s2iRepo: string; secret: string }) {
+  return [
+    {
+      apiVersion: "build.openshift.io/v1",
+      kind: "BuildConfig",
+      metadata: { name: "shell-builder", namespace: "demo" },
+      spec: {
+        source: { type: "Git", git: { uri: opts.builderRepo, ref: "main" } },
+        strategy: { type: "Docker", dockerStrategy: {} },
+        output: { to: { kind: "DockerImage", name: `${opts.registry}/demo/shell-builder:latest` } },
+        triggers: [{ type: "GitHub", github: { secret: opts.secret } }, { type: "ImageChange" }],
+      },
+    },
+    {
+      apiVersion: "build.openshift.io/v1",
+      kind: "BuildConfig",
+      metadata: { name: "greeter", namespace: "demo" },
+      spec: {
+        source: { type: "Git", git: { uri: opts.s2iRepo, ref: "main" } },
+        strategy: {
+          type: "Source",
+          sourceStrategy: { from: { kind: "DockerImage", name: `${opts.registry}/demo/shell-builder:latest` }, incremental: true },
+        },
+        output: { to: { kind: "DockerImage", name: `${opts.registry}/demo/greeter:latest` } },
+        // Rebuild when the builder image gets a new digest.
         triggers: [{ type: "GitHub", github: { secret: opts.secret } }, { type: "ImageChange" }],
       },
     },
@@ -80,6 +119,15 @@ echo "built from commit $OPENSHIFT_BUILD_COMMIT by $OPENSHIFT_BUILD_NAME"
   };
 }
 
+async function mustComplete(app: LocalCascade, name: string, after: number, progress: (s: string) => void): Promise<Build> {
+  const b = await waitForBuild(app, "demo", name, after, progress);
+  if (b.phase !== "Complete") {
+    progress(readFileSync(b.logPath!, "utf8"));
+    throw new CascadeError("DemoFailed", `build ${b.id} ${b.phase}: ${b.message ?? ""}`);
+  }
+  return b;
+}
+
 async function waitForBuild(app: LocalCascade, ns: string, name: string, after: number, progress: (s: string) => void): Promise<Build> {
   const started = Date.now();
   let last = "";
@@ -98,7 +146,7 @@ async function waitForBuild(app: LocalCascade, ns: string, name: string, after: 
 export async function runDemo(cfg: Settings): Promise<number> {
   const t0 = Date.now();
   const say = (s: string) => process.stdout.write(`${s}\n`);
-  const step = (n: number, s: string) => say(`\n[${n}/6] ${s}  (+${((Date.now() - t0) / 1000).toFixed(1)}s)`);
+  const step = (n: number, s: string) => say(`\n[${n}/7] ${s}  (+${((Date.now() - t0) / 1000).toFixed(1)}s)`);
   if (!existsSync(BUSYBOX)) throw new CascadeError("DemoMissingBusybox", `${BUSYBOX} not found; install Debian's busybox-static`);
 
   const home = join(cfg.home, "demo");
@@ -123,6 +171,8 @@ export async function runDemo(cfg: Settings): Promise<number> {
     const hookUrl = `${app.url}/hooks/github`;
     const baseBare = initBareRepo(join(gitRoot, "base.git"), { url: hookUrl, secret });
     const appBare = initBareRepo(join(gitRoot, "hello.git"), { url: hookUrl, secret });
+    const builderBare = initBareRepo(join(gitRoot, "shell-builder.git"), { url: hookUrl, secret });
+    const s2iBare = initBareRepo(join(gitRoot, "greeter.git"), { url: hookUrl, secret });
     const reg = app.registry.hostPort;
     const deps = { store: app.store, builds: app.builds, planning: app.planning, clock: { now: () => new Date() } };
     await applyConfigs(deps, demoConfigs({ registry: reg, baseRepo: baseBare, appRepo: appBare, secret }));
@@ -176,15 +226,37 @@ export async function runDemo(cfg: Settings): Promise<number> {
       throw new CascadeError("DemoFailed", `curl ${manifestUrl} answered ${status ?? curl.stderr.trim()} (${served ?? "no digest"})`);
     }
 
-    step(6, "A fix in the base image: the base rebuilds, and the app follows it by itself");
+    step(6, "Source-to-Image: an S2I builder image from the base, then an app from source alone (no Dockerfile)");
+    // The app's source is pushed first; its BuildConfig follows the builder image, so the
+    // builder's first push starts the app's first build (ImageChange).
+    const s2iWork = cloneRepo(s2iBare, join(gitRoot, "work", "greeter"));
+    commitFiles(s2iWork, s2iAppFiles("hello from source alone"), "greeter app (S2I)");
+    await push(s2iWork);
+    const all = demoConfigs({ registry: reg, baseRepo: baseBare, appRepo: appBare, secret, builderRepo: builderBare, s2iRepo: s2iBare });
+    await applyConfigs(deps, all.slice(2));
+    const builderWork = cloneRepo(builderBare, join(gitRoot, "work", "shell-builder"));
+    commitFiles(builderWork, s2iBuilderFiles(`${reg}/demo/base:latest`), "S2I builder for shell apps");
+    await push(builderWork);
+    const builder = await mustComplete(app, "shell-builder", 0, say);
+    say(`  builder ${builder.outputs!.image}@${builder.outputs!.digest}`);
+    const greeter = await mustComplete(app, "greeter", 0, say);
+    say(`  ${greeter.id}: ${greeter.causes[0]?.type}: ${greeter.causes[0]?.message}`);
+    const greeterImage = `${reg}/demo/greeter@${greeter.outputs!.digest}`;
+    const ranS2I = runImage({ identity: app.identity, image: greeterImage, command: ["/usr/libexec/s2i/run"], auth: { [reg]: app.registry.credentials }, insecure: [reg] });
+    for (const l of (ranS2I.stdout + ranS2I.stderr).trim().split("\n")) say(`  | ${l}`);
+    if (ranS2I.code !== 0) throw new CascadeError("DemoFailed", `running the S2I image exited ${ranS2I.code}`);
+
+    step(7, "A fix in the base image: the base rebuilds, and everything built on it follows by itself");
     commitFiles(baseWork, { "motd": "patched\n", Dockerfile: `${BASE_DOCKERFILE}COPY motd /etc/motd\n` }, "security fix in the base");
     await push(baseWork);
-    const base2 = await waitForBuild(app, "demo", "base", base.number, say);
-    if (base2.phase !== "Complete") throw new CascadeError("DemoFailed", `base build ${base2.id} ${base2.phase}: ${base2.message ?? ""}`);
-    const rebuilt = await waitForBuild(app, "demo", "hello", build.number, say);
-    if (rebuilt.phase !== "Complete") throw new CascadeError("DemoFailed", `app rebuild ${rebuilt.id} ${rebuilt.phase}: ${rebuilt.message ?? ""}`);
-    say(`  ${rebuilt.id}: ${rebuilt.causes[0]?.type}: ${rebuilt.causes[0]?.message}`);
+    const base2 = await mustComplete(app, "base", base.number, say);
+    const rebuilt = await mustComplete(app, "hello", build.number, say);
+    const builder2 = await mustComplete(app, "shell-builder", builder.number, say);
+    const greeter2 = await mustComplete(app, "greeter", greeter.number, say);
+    for (const b of [rebuilt, builder2, greeter2]) say(`  ${b.id}: ${b.causes[0]?.type}: ${b.causes[0]?.message}`);
     say(`  ${rebuilt.id} built on ${rebuilt.inputs.bases.map((b) => b.digest).join(", ")} (the new base is ${base2.outputs!.digest})`);
+    const restored = readFileSync(greeter2.logPath!, "utf8").split("\n").filter((l) => l.includes("restored ("));
+    for (const l of restored) say(`  ${greeter2.id} (incremental) | ${l.trim()}`);
     await app.bus.kick();
 
     const events = collector.events;
@@ -195,7 +267,8 @@ export async function runDemo(cfg: Settings): Promise<number> {
     say(`  image      ${image}`);
     say(`  digest     ${build.outputs!.digest}`);
     say(`  duration   build ${((build.durationMs ?? 0) / 1000).toFixed(2)}s, push to digest ${(webhookToDigestMs / 1000).toFixed(2)}s, demo ${((Date.now() - t0) / 1000).toFixed(1)}s`);
-    say(`  chain      base fix ${base2.id} -> ${rebuilt.id}, image ${rebuilt.outputs!.digest}`);
+    say(`  s2i        ${greeter.id} with ${builder.id}: ${greeterImage} (${((greeter.durationMs ?? 0) / 1000).toFixed(2)}s; incremental rebuild ${((greeter2.durationMs ?? 0) / 1000).toFixed(2)}s)`);
+    say(`  chain      base fix ${base2.id} -> ${rebuilt.id}; ${builder2.id} -> ${greeter2.id}`);
     say(`  events     ${events.length} delivered and verified: ${summarize(events.map((e) => e.type))}`);
     say(`  curl       curl -u ${username}:PASSWORD ${manifestUrl}`);
     say(`             -> HTTP ${status}, Docker-Content-Digest: ${served}`);

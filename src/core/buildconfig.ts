@@ -421,11 +421,48 @@ export type BuildConfigSpec = z.infer<typeof BuildConfigSpec>;
 /** Read-only fields the API server sets; accepted and ignored without a warning. */
 const serverSet = z.unknown().optional();
 
+/**
+ * The annotation by which a BuildConfig lets S2I scripts come from more than
+ * the builder image: a comma-separated list of `file`, `https` and `http`
+ * (`image` is always allowed). Without it, `sourceStrategy.scripts` and the
+ * builder's scripts-url label may only name `image://` directories.
+ */
+export const S2I_SCRIPTS_SCHEMES_ANNOTATION = "cascade/s2i-scripts-url-schemes";
+
+const SCRIPTS_SCHEMES = ["image", "file", "https", "http"] as const;
+export type AllowedScriptsScheme = (typeof SCRIPTS_SCHEMES)[number];
+
+function parseSchemes(value: string): { schemes: AllowedScriptsScheme[]; bad: string[] } {
+  const words = value.split(",").map((w) => w.trim().toLowerCase()).filter((w) => w !== "");
+  const bad = words.filter((w) => !(SCRIPTS_SCHEMES as readonly string[]).includes(w));
+  const schemes = SCRIPTS_SCHEMES.filter((s) => s === "image" || words.includes(s));
+  return { schemes, bad };
+}
+
+/** The scripts URL schemes a BuildConfig accepts for its S2I scripts. */
+export function allowedScriptsUrlSchemes(config: { metadata: { annotations?: Record<string, string> | undefined } }): AllowedScriptsScheme[] {
+  const value = config.metadata.annotations?.[S2I_SCRIPTS_SCHEMES_ANNOTATION];
+  return value === undefined ? ["image"] : parseSchemes(value).schemes;
+}
+
 export const BuildConfigMetadata = z.looseObject({
   name: ResourceName,
   namespace: NamespaceName.default("default"),
   labels: z.record(z.string(), z.string()).optional(),
-  annotations: z.record(z.string(), z.string()).optional(),
+  annotations: z
+    .record(z.string(), z.string())
+    .superRefine((a, ctx) => {
+      const v = a[S2I_SCRIPTS_SCHEMES_ANNOTATION];
+      if (v === undefined) return;
+      const { bad } = parseSchemes(v);
+      if (bad.length > 0)
+        ctx.addIssue({
+          code: "custom",
+          path: [S2I_SCRIPTS_SCHEMES_ANNOTATION],
+          message: `${bad.map((b) => JSON.stringify(b)).join(", ")} is not a scripts URL scheme; expected a comma-separated list of image, file, https, http`,
+        });
+    })
+    .optional(),
   creationTimestamp: serverSet,
   uid: serverSet,
   resourceVersion: serverSet,

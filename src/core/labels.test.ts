@@ -24,6 +24,8 @@ describe("buildLabels", () => {
     ["org.opencontainers.image.revision", "abc123"],
     ["org.opencontainers.image.base.name", "docker.io/library/node:20"],
     ["org.opencontainers.image.base.digest", "sha256:" + "a".repeat(64)],
+    // S2I's meaning: the image the build ran on (the builder, or the last base), not the output.
+    ["io.openshift.build.image", "docker.io/library/node:20"],
   ])("sets %s", (key, value) => {
     expect(new Map(buildLabels(base)).get(key)).toBe(value);
   });

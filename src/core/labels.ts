@@ -42,7 +42,8 @@ export function buildLabels(input: LabelInput): [string, string][] {
   set("io.openshift.build.commit.message", c?.message?.split("\n")[0]);
   set("io.openshift.build.source-location", input.sourceUri);
   set("io.openshift.build.source-context-dir", input.contextDir);
-  set("io.openshift.build.image", input.image);
+  // As S2I writes it: the image the build ran on (the S2I builder, or the Dockerfile's last base).
+  set("io.openshift.build.image", input.base?.name);
   if (input.strategy === "Docker") {
     set("io.openshift.build.name", input.buildName);
     set("io.openshift.build.namespace", input.namespace);

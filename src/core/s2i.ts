@@ -27,6 +27,7 @@
  */
 import { posix } from "node:path";
 import { z } from "zod";
+import { S2I_SCRIPTS_SCHEMES_ANNOTATION } from "./buildconfig.js";
 import { ValidationError } from "./errors.js";
 import { parseImageRef } from "./image-ref.js";
 import type { ImageConfig } from "../ports/registry.js";
@@ -378,7 +379,7 @@ interface ScriptPlan {
 function checkScheme(url: ParsedScriptsUrl, what: string, allowed: readonly ScriptsUrlScheme[]): void {
   if (!allowed.includes(url.scheme))
     throw new ValidationError(
-      `${what} ${q(url.url)} uses the ${url.scheme}:// scheme, which is not allowed here (allowed: ${allowed.map((s) => `${s}://`).join(", ")})`,
+      `${what} ${q(url.url)} uses the ${url.scheme}:// scheme, which is not allowed here (allowed: ${allowed.map((s) => `${s}://`).join(", ")}; a BuildConfig allows more with its annotation ${S2I_SCRIPTS_SCHEMES_ANNOTATION})`,
     );
 }
 

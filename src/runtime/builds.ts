@@ -7,9 +7,9 @@ import { randomUUID } from "node:crypto";
 import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
 import { dirname } from "node:path";
 import type { Logger } from "pino";
-import type { BuilderJob } from "../builder/job.js";
+import { BuilderJob, type BuilderJobInput } from "../builder/job.js";
 import { isTerminal, type Build, type BuildInputs } from "../core/build.js";
-import type { BuildConfig, ObjectReference } from "../core/buildconfig.js";
+import { allowedScriptsUrlSchemes, type BuildConfig, type ObjectReference } from "../core/buildconfig.js";
 import { ConflictError, NotFoundError, ValidationError } from "../core/errors.js";
 import { publishedEvent, transitionEvent, type CascadeEvent } from "../core/events-out.js";
 import { parseImageRef, resolveImageStreamTag } from "../core/image-ref.js";
@@ -194,24 +194,53 @@ export class Builds {
     throw new ValidationError(`${ref.kind} "${ref.name}": only DockerImage and ImageStreamTag references are supported`);
   }
 
-  /** The builder job for a build of a BuildConfig. */
-  jobFor(build: Build, config: BuildConfig): BuilderJob {
+  /**
+   * The builder job for a build of a BuildConfig. `previousImage` (the
+   * BuildConfig's last pushed image, by digest) feeds incremental S2I builds.
+   */
+  jobFor(build: Build, config: BuildConfig, previousImage?: string): BuilderJob {
+    const what = `buildconfig "${build.namespace}/${build.buildConfig}"`;
     const git = config.spec.source?.git;
     const src = build.inputs.source;
-    if (!git?.uri || !src) throw new ValidationError(`buildconfig "${build.namespace}/${build.buildConfig}": spec.source.git.uri is required`);
-    const docker = config.spec.strategy?.dockerStrategy;
-    const strategyType = config.spec.strategy?.type ?? (docker ? "Docker" : undefined);
-    if (strategyType !== "Docker") {
-      throw new ValidationError(
-        `buildconfig "${build.namespace}/${build.buildConfig}": spec.strategy.type ${strategyType ?? "(none)"} is not supported by this builder yet`,
-      );
-    }
+    if (!git?.uri || !src) throw new ValidationError(`${what}: spec.source.git.uri is required`);
+    const strategy = config.spec.strategy;
+    const docker = strategy?.dockerStrategy;
+    const source = strategy?.sourceStrategy;
+    const strategyType = strategy?.type ?? (source ? "Source" : docker ? "Docker" : undefined);
     const to = config.spec.output?.to;
-    if (!to) throw new ValidationError(`buildconfig "${build.namespace}/${build.buildConfig}": spec.output.to is required`);
+    if (!to) throw new ValidationError(`${what}: spec.output.to is required`);
     const image = this.resolveRef(to, build.namespace);
     const ref = parseImageRef(image); // validate: a clear error naming the reference
     const images = build.outputTags?.length ? build.outputTags.map((t) => `${ref.registry}/${ref.repository}:${t}`) : [image];
-    return {
+    const envOf = (env: { name: string; value?: string }[] | undefined) => [
+      ...(env ?? []).filter((e) => e.value !== undefined).map((e) => ({ name: e.name, value: e.value ?? "" })),
+      ...(build.env ?? []),
+    ];
+    let jobStrategy: BuilderJobInput["strategy"];
+    if (strategyType === "Docker") {
+      jobStrategy = {
+        type: "Docker",
+        dockerfilePath: docker?.dockerfilePath ?? "Dockerfile",
+        ...(docker?.from ? { from: this.resolveRef(docker.from, build.namespace) } : {}),
+        buildArgs: (docker?.buildArgs ?? []).map((a) => ({ name: a.name, value: a.value ?? "" })),
+        env: envOf(docker?.env),
+        noCache: docker?.noCache ?? false,
+      };
+    } else if (strategyType === "Source" && source) {
+      jobStrategy = {
+        type: "Source",
+        from: this.resolveRef(source.from, build.namespace),
+        env: envOf(source.env),
+        ...(source.scripts !== undefined ? { scripts: source.scripts } : {}),
+        incremental: source.incremental ?? false,
+        ...(source.incremental && previousImage ? { previousImage } : {}),
+        allowedScriptsUrlSchemes: allowedScriptsUrlSchemes(config),
+        noCache: false,
+      };
+    } else {
+      throw new ValidationError(`${what}: spec.strategy.type ${strategyType ?? "(none)"} is not supported by this builder yet`);
+    }
+    return BuilderJob.parse({
       buildName: build.id,
       namespace: build.namespace,
       buildConfig: build.buildConfig,
@@ -222,24 +251,23 @@ export class Builds {
         ...(config.spec.source?.contextDir ? { contextDir: config.spec.source.contextDir } : {}),
         ...(config.spec.source?.dockerfile !== undefined ? { dockerfile: config.spec.source.dockerfile } : {}),
       },
-      strategy: {
-        type: "Docker",
-        dockerfilePath: docker?.dockerfilePath ?? "Dockerfile",
-        ...(docker?.from ? { from: this.resolveRef(docker.from, build.namespace) } : {}),
-        buildArgs: (docker?.buildArgs ?? []).map((a) => ({ name: a.name, value: a.value ?? "" })),
-        env: [
-          ...(docker?.env ?? []).filter((e) => e.value !== undefined).map((e) => ({ name: e.name, value: e.value ?? "" })),
-          ...(build.env ?? []),
-        ],
-        noCache: docker?.noCache ?? false,
-      },
+      strategy: jobStrategy,
       output: {
         images,
         imageLabels: (config.spec.output?.imageLabels ?? []).map((l) => ({ name: l.name, ...(l.value !== undefined ? { value: l.value } : {}) })),
       },
       registryAuth: this.o.registry.auth,
       insecureRegistries: this.o.registry.insecure,
-    };
+    });
+  }
+
+  /** The image the BuildConfig's last successful build pushed, by digest. */
+  private async previousImage(namespace: string, buildConfig: string): Promise<string | undefined> {
+    const builds = await this.o.store.listBuilds({ namespace, buildConfig, phases: ["Complete"], limit: 1 });
+    const out = builds[0]?.outputs;
+    if (!out?.digest) return undefined;
+    const ref = parseImageRef(out.image);
+    return `${ref.registry}/${ref.repository}@${out.digest}`;
   }
 
   private async execute(claimed: Build): Promise<void> {
@@ -272,7 +300,8 @@ export class Builds {
       let job: BuilderJob | undefined;
       try {
         if (!stored) throw new NotFoundError(`buildconfig "${claimed.namespace}/${claimed.buildConfig}" was deleted`);
-        job = this.jobFor(build, stored.config);
+        const incremental = stored.config.spec.strategy?.sourceStrategy?.incremental === true;
+        job = this.jobFor(build, stored.config, incremental ? await this.previousImage(build.namespace, build.buildConfig) : undefined);
       } catch (e) {
         failure = { reason: "InvalidBuildConfig", message: (e as Error).message };
       }

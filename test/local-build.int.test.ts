@@ -116,11 +116,15 @@ describe("local build path", () => {
       "io.openshift.build.commit.ref": "main",
       "io.openshift.build.commit.message": "first app commit",
       "io.openshift.build.source-context-dir": "svc",
-      "io.openshift.build.name": build.id,
       "io.openshift.build.namespace": "team",
       team: "blue",
     });
-    expect(config.config?.Env).toEqual(expect.arrayContaining([`OPENSHIFT_BUILD_COMMIT=${commit}`, "APP_MODE=prod", `OPENSHIFT_BUILD_NAME=${build.id}`]));
+    expect(config.config?.Env).toEqual(expect.arrayContaining([`OPENSHIFT_BUILD_COMMIT=${commit}`, "APP_MODE=prod"]));
+    // Nothing per build in the image (reproducible digests): the record links build and digest.
+    expect(labels["io.openshift.build.name"]).toBeUndefined();
+    expect(config.config?.Env?.some((e) => e.startsWith("OPENSHIFT_BUILD_NAME="))).toBe(false);
+    // Created at the commit's time (SOURCE_DATE_EPOCH), not the build's.
+    expect(Date.parse(config.created!)).toBe(Number(git(app.work, ["log", "-1", "--format=%ct", commit])) * 1000);
 
     // The log streamed into the build's log file.
     const log = readFileSync(build.logPath!, "utf8");

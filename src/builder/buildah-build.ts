@@ -2,9 +2,19 @@
  * What every strategy shares inside the builder once it has a Dockerfile:
  * `buildah bud` with rootless chroot isolation in this build's own vfs
  * storage, then a push by digest to every output tag.
+ *
+ * - Shared layer cache: `--layers` with `--cache-from`/`--cache-to` the
+ *   namespace's cache repository, so fresh storage still reuses the layers of
+ *   earlier builds; the steps that came from it are reported.
+ * - Parallel stages: `--jobs` the builder's CPUs.
+ * - Reproducible digests: `--timestamp` the commit's time (SOURCE_DATE_EPOCH),
+ *   so the same commit on the same pinned bases gives the same digest; a push
+ *   of the digest the tags already hold is reported as unchanged.
  */
+import { availableParallelism } from "node:os";
 import { readFile } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
+import type { CacheStep } from "../core/build.js";
 import { parseImageRef } from "../core/image-ref.js";
 import { exec, StepFailed, errorLine, type LogSink } from "./exec.js";
 
@@ -20,6 +30,7 @@ export interface BuiltImage {
   digest: string;
   image: string;
   tags: string[];
+  unchanged: boolean;
 }
 
 /** Keep a path inside the checkout: `..` escapes are refused. */
@@ -38,23 +49,78 @@ export interface BudRequest {
   contextDir: string;
   /** Output references (name:tag), the first being the primary. */
   images: string[];
-  labels: [string, string][];
   env: [string, string][];
   buildArgs: { name: string; value: string }[];
   noCache: boolean;
   /** The failure reason when `bud` fails: `DockerBuildFailed`, or `AssembleFailed` for S2I. */
   failReason: string;
   what: string;
+  /** SOURCE_DATE_EPOCH: the image's created time and its files' timestamps. */
+  epoch?: number;
+  /** The namespace's layer cache repository; absent under `noCache`. */
+  cache?: { repository: string; ttl?: string };
+  /** The digest a reference points at now, or undefined when it does not exist. */
+  currentDigest?: (ref: string) => Promise<string | undefined>;
+  onCache?: (c: { repository: string; steps: CacheStep[] }) => void;
 }
+
+const STEP_RE = /^(?:\[(\d+\/\d+)\] )?STEP (\d+\/\d+): (.*)$/;
+const CACHED_RE = /^(?:\[(\d+\/\d+)\] )?--> (?:Using cache|Cache pulled from remote)\b/;
+
+/**
+ * Follows buildah's output and records, per step, whether its layer came from
+ * the cache (`--> Using cache` locally, `--> Cache pulled from remote` from
+ * the cache repository). FROM steps make no layer and are left out.
+ */
+export class CacheStepParser {
+  readonly steps: CacheStep[] = [];
+  private readonly current = new Map<string, CacheStep>();
+
+  line(text: string): void {
+    const step = STEP_RE.exec(text);
+    if (step) {
+      const stage = step[1] ?? "";
+      const instruction = step[3]!.trim();
+      if (/^FROM\b/i.test(instruction)) {
+        this.current.delete(stage);
+        return;
+      }
+      const s: CacheStep = { step: stage ? `${stage} ${step[2]}` : step[2]!, instruction, cached: false };
+      this.steps.push(s);
+      this.current.set(stage, s);
+      return;
+    }
+    const cached = CACHED_RE.exec(text);
+    if (cached) {
+      const s = this.current.get(cached[1] ?? "");
+      if (s) s.cached = true;
+    }
+  }
+}
+
+/** What the builder's runner adds to every strategy's request: the cache and the registry lookups. */
+export type BudExtras = Pick<BudRequest, "cache" | "currentDigest" | "onCache">;
 
 export async function budAndPush(
   req: BudRequest,
   workDir: string,
   buildah: BuildahEnv,
   log: LogSink,
-): Promise<{ digest: string; image: string; tags: string[] }> {
+): Promise<{ digest: string; image: string; tags: string[]; unchanged: boolean }> {
   const image = req.images[0]!;
   const localTag = `localhost/cascade/${req.buildName}:build`;
+  const cacheFlags = req.noCache
+    ? ["--no-cache"]
+    : req.cache
+      ? [
+          "--layers",
+          "--cache-from",
+          req.cache.repository,
+          "--cache-to",
+          req.cache.repository,
+          ...(req.cache.ttl ? ["--cache-ttl", req.cache.ttl] : []),
+        ]
+      : [];
   const bud = [
     ...buildah.storageFlags,
     "bud",
@@ -67,15 +133,36 @@ export async function budAndPush(
     req.dockerfile,
     "-t",
     localTag,
-    ...(req.noCache ? ["--no-cache"] : []),
+    ...cacheFlags,
+    "--jobs",
+    String(availableParallelism()),
+    ...(req.epoch !== undefined && Number.isFinite(req.epoch) && req.epoch > 0 ? ["--timestamp", String(req.epoch)] : []),
     ...req.buildArgs.flatMap((a) => ["--build-arg", `${a.name}=${a.value}`]),
-    ...req.labels.flatMap(([k, v]) => ["--label", `${k}=${v}`]),
     ...req.env.flatMap(([k, v]) => ["--env", `${k}=${v}`]),
     req.contextDir,
   ];
   log(`--> Building ${image} ${req.what} with buildah (rootless, chroot isolation, fresh vfs storage)`);
-  const built = await exec("buildah", bud, { cwd: workDir, env: buildah.env, log });
+  if (req.cache && !req.noCache) log(`--> Layer cache: ${req.cache.repository}`);
+  const steps = new CacheStepParser();
+  const built = await exec("buildah", bud, {
+    cwd: workDir,
+    env: buildah.env,
+    log: (line) => {
+      steps.line(line);
+      log(line);
+    },
+  });
   if (built.code !== 0) throw new StepFailed(req.failReason, `buildah bud failed: ${errorLine(built.tail)}`);
+  if (req.cache && !req.noCache) {
+    const hits = steps.steps.filter((s) => s.cached);
+    log(`--> Layer cache: ${hits.length} of ${steps.steps.length} steps from the cache`);
+    for (const h of hits) log(`-->   from the cache: STEP ${h.step}: ${h.instruction}`);
+    req.onCache?.({ repository: req.cache.repository, steps: steps.steps });
+  }
+
+  // What the tags hold before the push: the same digest afterwards means the image is unchanged.
+  const before = new Map<string, string | undefined>();
+  for (const target of req.images) before.set(target, await req.currentDigest?.(target).catch(() => undefined));
 
   let digest = "";
   const tags: string[] = [];
@@ -95,5 +182,7 @@ export async function budAndPush(
     if (tag) tags.push(tag);
   }
   log(`--> Pushed ${image}@${digest}`);
-  return { digest, image, tags };
+  const unchanged = req.currentDigest !== undefined && req.images.every((t) => before.get(t) === digest);
+  if (unchanged) log(`--> Output unchanged: ${req.images.join(", ")} already held ${digest}`);
+  return { digest, image, tags, unchanged };
 }

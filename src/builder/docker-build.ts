@@ -6,10 +6,10 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { parseDockerfile, rewriteFrom, lastStageIndex } from "../core/dockerfile.js";
+import { appendLabels, parseDockerfile, rewriteFrom, lastStageIndex } from "../core/dockerfile.js";
 import { normalizeImageRef, parseImageRef } from "../core/image-ref.js";
 import { buildEnv, buildLabels } from "../core/labels.js";
-import { budAndPush, inside, type BuildahEnv, type BuiltImage } from "./buildah-build.js";
+import { budAndPush, inside, type BudExtras, type BuildahEnv, type BuiltImage } from "./buildah-build.js";
 import { StepFailed, type LogSink } from "./exec.js";
 import type { BuilderJob } from "./job.js";
 import type { FetchedSource } from "./source.js";
@@ -24,6 +24,7 @@ export async function dockerBuild(
   resolveDigest: (ref: string) => Promise<string>,
   log: LogSink,
   onBases: (bases: { name: string; digest?: string }[]) => void,
+  extras: BudExtras = {},
 ): Promise<BuiltImage> {
   const contextDir = inside(src.dir, job.source.contextDir ?? ".", "contextDir");
   let text: string;
@@ -80,11 +81,9 @@ export async function dockerBuild(
   for (const b of bases) log(`--> Base ${b.name} pinned to ${b.digest}`);
 
   const dockerfile = join(workDir, "Dockerfile.cascade");
-  await writeFile(dockerfile, rewriteFrom(text, replacements));
 
   const image = job.output.images[0]!;
   const labels = buildLabels({
-    buildName: job.buildName,
     namespace: job.namespace,
     sourceUri: job.source.uri,
     contextDir: job.source.contextDir,
@@ -94,8 +93,10 @@ export async function dockerBuild(
     imageLabels: job.output.imageLabels,
     strategy: "Docker",
   });
+  // The labels as one LABEL instruction at the end: one build step, not one per label.
+  await writeFile(dockerfile, appendLabels(rewriteFrom(text, replacements), labels));
   const env = [
-    ...buildEnv({ buildName: job.buildName, namespace: job.namespace, sourceUri: job.source.uri, ref: job.source.ref, commit: src.commit }),
+    ...buildEnv({ namespace: job.namespace, sourceUri: job.source.uri, ref: job.source.ref, commit: src.commit }),
     ...job.strategy.env.map((e) => [e.name, e.value] as [string, string]),
   ];
   const pushed = await budAndPush(
@@ -104,12 +105,13 @@ export async function dockerBuild(
       dockerfile,
       contextDir,
       images: job.output.images,
-      labels,
       env,
       buildArgs: job.strategy.buildArgs,
       noCache: job.strategy.noCache,
       failReason: "DockerBuildFailed",
       what: "from its Dockerfile",
+      epoch: src.epoch,
+      ...extras,
     },
     workDir,
     buildah,

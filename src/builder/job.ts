@@ -5,6 +5,7 @@
  * never on a command line or in a log.
  */
 import { z } from "zod";
+import { CacheStep } from "../core/build.js";
 import { ScriptsUrlScheme } from "../core/s2i.js";
 
 export const NameValue = z.object({ name: z.string(), value: z.string() });
@@ -58,6 +59,12 @@ export const BuilderJob = z.object({
     images: z.array(z.string()).min(1),
     imageLabels: z.array(z.object({ name: z.string(), value: z.string().optional() })).default([]),
   }),
+  /**
+   * The shared layer cache: a repository in the output's registry, one per
+   * namespace (`host/cascade-cache/<namespace>`), read and written with
+   * `--cache-from`/`--cache-to`. Absent under `noCache`.
+   */
+  cache: z.object({ repository: z.string(), ttl: z.string().optional() }).optional(),
   /** Credentials per registry host (`host[:port]`). */
   registryAuth: z.record(z.string(), RegistryAuth).default({}),
   /** Registry hosts reached over plain http (loopback registries). */
@@ -75,7 +82,15 @@ export const BuilderReport = z.discriminatedUnion("type", [
     message: z.string().optional(),
   }),
   z.object({ type: z.literal("bases"), bases: z.array(z.object({ name: z.string(), digest: z.string().optional() })) }),
-  z.object({ type: z.literal("pushed"), image: z.string(), digest: z.string(), tags: z.array(z.string()) }),
+  z.object({
+    type: z.literal("pushed"),
+    image: z.string(),
+    digest: z.string(),
+    tags: z.array(z.string()),
+    /** Every output tag already held this digest: the build reproduced the image it replaces. */
+    unchanged: z.boolean().optional(),
+  }),
+  z.object({ type: z.literal("cache"), repository: z.string(), steps: z.array(CacheStep) }),
   z.object({ type: z.literal("failed"), reason: z.string(), message: z.string() }),
 ]);
 export type BuilderReport = z.infer<typeof BuilderReport>;

@@ -12,6 +12,7 @@ import { closeSync, fstatSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { DistributionClient } from "../adapters/registry/distribution-client.js";
 import { authJson, registriesConf } from "./containers-config.js";
+import type { BudExtras } from "./buildah-build.js";
 import { dockerBuild } from "./docker-build.js";
 import { exec, StepFailed, type LogSink } from "./exec.js";
 import { BuilderJob, type BuilderReport } from "./job.js";
@@ -67,6 +68,11 @@ export async function runBuilder(workDir: string, jobText: string, log: LogSink,
     report({ type: "source", commit: src.commit, author: src.author, date: src.date, message: src.message });
     const onBases = (bases: { name: string; digest?: string }[]) => report({ type: "bases", bases });
     const tools = { storageFlags, env: buildahEnv, authFile };
+    const extras: BudExtras = {
+      ...(job.cache ? { cache: job.cache } : {}),
+      currentDigest: async (ref) => ((await registry.manifestExists(ref)) ? (await registry.resolveDigest(ref)).digest : undefined),
+      onCache: (c) => report({ type: "cache", ...c }),
+    };
     const result =
       job.strategy.type === "Source"
         ? await s2iBuild(
@@ -81,6 +87,7 @@ export async function runBuilder(workDir: string, jobText: string, log: LogSink,
             },
             log,
             onBases,
+            extras,
           )
         : await dockerBuild(
             { ...job, strategy: job.strategy },
@@ -90,8 +97,9 @@ export async function runBuilder(workDir: string, jobText: string, log: LogSink,
             async (ref) => (await registry.resolveDigest(ref)).digest,
             log,
             onBases,
+            extras,
           );
-    report({ type: "pushed", image: result.image, digest: result.digest, tags: result.tags });
+    report({ type: "pushed", image: result.image, digest: result.digest, tags: result.tags, ...(result.unchanged ? { unchanged: true } : {}) });
     return 0;
   } catch (e) {
     const failed =

@@ -11,7 +11,7 @@ import { normalizeImageRef, parseImageRef } from "../core/image-ref.js";
 import { buildEnv, buildLabels } from "../core/labels.js";
 import { generateS2IDockerfile, readBuilderMetadata, type BuilderMetadata } from "../core/s2i.js";
 import type { ImageConfig } from "../ports/registry.js";
-import { budAndPush, inside, type BuildahEnv, type BuiltImage } from "./buildah-build.js";
+import { budAndPush, inside, type BudExtras, type BuildahEnv, type BuiltImage } from "./buildah-build.js";
 import { StepFailed, type LogSink } from "./exec.js";
 import type { BuilderJob } from "./job.js";
 import type { FetchedSource } from "./source.js";
@@ -49,6 +49,7 @@ export async function s2iBuild(
   registry: S2IRegistry,
   log: LogSink,
   onBases: (bases: { name: string; digest?: string }[]) => void,
+  extras: BudExtras = {},
 ): Promise<BuiltImage> {
   const s = job.strategy;
   const contextDir = inside(src.dir, job.source.contextDir ?? ".", "contextDir", "FetchSourceFailed");
@@ -91,7 +92,6 @@ export async function s2iBuild(
 
   const image = job.output.images[0]!;
   const labels = buildLabels({
-    buildName: job.buildName,
     namespace: job.namespace,
     sourceUri: job.source.uri,
     contextDir: job.source.contextDir,
@@ -101,7 +101,7 @@ export async function s2iBuild(
     imageLabels: job.output.imageLabels,
     strategy: "Source",
   });
-  const env = buildEnv({ buildName: job.buildName, namespace: job.namespace, sourceUri: job.source.uri, ref: job.source.ref, commit: src.commit });
+  const env = buildEnv({ namespace: job.namespace, sourceUri: job.source.uri, ref: job.source.ref, commit: src.commit });
   let generated;
   try {
     generated = generateS2IDockerfile({
@@ -131,12 +131,13 @@ export async function s2iBuild(
       dockerfile,
       contextDir,
       images: job.output.images,
-      labels: [],
       env: [],
       buildArgs: [],
       noCache: s.noCache,
       failReason: "AssembleFailed",
       what: `with S2I builder ${name}`,
+      epoch: src.epoch,
+      ...extras,
     },
     workDir,
     buildah,

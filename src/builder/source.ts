@@ -13,6 +13,8 @@ export interface FetchedSource {
   author: string;
   date: string;
   message: string;
+  /** The commit's committer time, in seconds since the epoch: the build's SOURCE_DATE_EPOCH. */
+  epoch: number;
 }
 
 /**
@@ -57,9 +59,9 @@ export async function fetchSource(
   if (r.code !== 0) fail(`cannot fetch ${want} from ${src.uri}`, r.tail);
   r = await git(["checkout", "--quiet", src.commit || "FETCH_HEAD"]);
   if (r.code !== 0) fail(`cannot check out ${src.commit ?? want}`, r.tail);
-  const info = await exec("git", ["log", "-1", "--format=%H%n%an <%ae>%n%aI%n%B"], { cwd: dir, env, log, captureStdout: true });
+  const info = await exec("git", ["log", "-1", "--format=%H%n%ct%n%an <%ae>%n%aI%n%B"], { cwd: dir, env, log, captureStdout: true });
   if (info.code !== 0) fail("git log failed", info.tail);
-  const [commit = "", author = "", date = "", ...message] = info.stdout.split("\n");
+  const [commit = "", epoch = "", author = "", date = "", ...message] = info.stdout.split("\n");
   log(`--> Commit ${commit}: ${message[0] ?? ""}`);
-  return { dir, commit, author, date, message: message.join("\n").trim() };
+  return { dir, commit, author, date, message: message.join("\n").trim(), epoch: Number(epoch) };
 }

@@ -114,7 +114,7 @@ CMD ["/app/hello.sh"]
 `,
     "hello.sh": `#!/bin/sh
 echo "$(cat /app/greeting): ${message}"
-echo "built from commit $OPENSHIFT_BUILD_COMMIT by $OPENSHIFT_BUILD_NAME"
+echo "built from commit $OPENSHIFT_BUILD_COMMIT in namespace $OPENSHIFT_BUILD_NAMESPACE"
 `,
   };
 }

@@ -10,6 +10,8 @@ import type { Build } from "../core/build.js";
 import { loadBuildConfigs } from "../core/buildconfig-load.js";
 import type { BuildConfig } from "../core/buildconfig.js";
 import { CascadeError, NotFoundError, ValidationError } from "../core/errors.js";
+import { parseDuration } from "../core/duration.js";
+import type { CachePruneResult } from "../runtime/cache-prune.js";
 import { Client } from "./client.js";
 import { runDemo } from "./demo.js";
 import { runUp } from "./up.js";
@@ -19,7 +21,8 @@ import { formatBuilds, formatGraph, formatPlan, printLogStream, settings, type G
 const USAGE = `cascade: event-driven image builds on rootless buildah
 
 Usage:
-  cascade up [--port N] [--registry-port N] [--home DIR]   start the local stack (foreground)
+  cascade up [--port N] [--registry-port N] [--home DIR] [--cache-ttl 168h] [--no-layer-cache]
+                                                           start the local stack (foreground)
   cascade demo [--home DIR]                                the whole story, end to end
   cascade apply -f FILE|DIR [-f ...]                        validate and store BuildConfigs
   cascade start-build NAME [-n NS] [--commit SHA] [--follow]
@@ -31,8 +34,10 @@ Usage:
   cascade graph [--json]                                   the image dependency graph
   cascade subscribe URL [--secret S] [--mode binary|structured]
   cascade registry login                                   credentials of the local registry
+  cascade cache prune [--older-than 168h] [--json]         delete layer cache entries older than that (default: --cache-ttl)
 
-Environment: CASCADE_HOME (./.cascade), CASCADE_PORT (7070), CASCADE_REGISTRY_PORT (5000), CASCADE_URL.
+Environment: CASCADE_HOME (./.cascade), CASCADE_PORT (7070), CASCADE_REGISTRY_PORT (5000), CASCADE_URL,
+CASCADE_CACHE_TTL, CASCADE_LAYER_CACHE (on|off).
 `;
 
 function collectFiles(path: string): string[] {
@@ -70,6 +75,9 @@ async function main(argv: string[]): Promise<number> {
       image: { type: "string" },
       push: { type: "string" },
       event: { type: "string" },
+      "cache-ttl": { type: "string" },
+      "no-layer-cache": { type: "boolean", default: false },
+      "older-than": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -193,6 +201,20 @@ async function main(argv: string[]): Promise<number> {
         ...(values.mode ? { mode: values.mode } : {}),
       });
       out(values.json ? JSON.stringify(sub, null, 2) : `subscribed ${sub.url} (${sub.mode} mode)\nsignature header: X-Cascade-Signature-256: sha256=HMAC(secret, body)\nsecret: ${sub.secret}`);
+      return 0;
+    }
+    case "cache": {
+      if (positionals[0] !== "prune") throw new ValidationError(`unknown cache command "${positionals[0] ?? ""}"; try "cascade cache prune"`);
+      if (values["older-than"] !== undefined) parseDuration(values["older-than"], "--older-than");
+      const res = await client.request<CachePruneResult>("POST", "/cache/prune", values["older-than"] ? { olderThan: values["older-than"] } : {});
+      if (values.json) out(JSON.stringify(res, null, 2));
+      else {
+        for (const r of res.repositories) {
+          out(`${r.repository}: ${r.deleted.length} deleted, ${r.kept} kept`);
+          for (const d of r.deleted) out(`  deleted ${d.tag} (${d.digest.slice(0, 19)}, created ${d.created})`);
+        }
+        if (res.repositories.length === 0) out("no cache repositories");
+      }
       return 0;
     }
     case "registry": {

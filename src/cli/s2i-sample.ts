@@ -52,7 +52,7 @@ if [ -f "$APP_ROOT/deps.txt" ]; then
     else
       echo "---> Dependency $dep: installing (slow)"
       sleep 2
-      echo "installed by $OPENSHIFT_BUILD_NAME" > "$APP_ROOT/deps/$dep"
+      echo "installed at commit $OPENSHIFT_BUILD_COMMIT" > "$APP_ROOT/deps/$dep"
     fi
   done < "$APP_ROOT/deps.txt"
 fi
@@ -82,7 +82,7 @@ export function s2iAppFiles(message = "hello from an S2I build"): Record<string,
     "app.sh": `#!/bin/sh
 echo "$GREETING: ${message}"
 for f in "$APP_ROOT"/deps/*; do [ -f "$f" ] && echo "dependency $(basename "$f"): $(cat "$f")"; done
-echo "built from commit $OPENSHIFT_BUILD_COMMIT by $OPENSHIFT_BUILD_NAME"
+echo "built from commit $OPENSHIFT_BUILD_COMMIT"
 `,
     "deps.txt": "libgreeting\n",
     ".s2i/environment": "GREETING=Hello\n",

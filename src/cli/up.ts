@@ -3,7 +3,12 @@ import { startLocal } from "../runtime/local.js";
 import type { Settings } from "./util.js";
 
 export async function runUp(cfg: Settings): Promise<number> {
-  const app = await startLocal({ home: cfg.home, port: cfg.port, registryPort: cfg.registryPort });
+  const app = await startLocal({
+    home: cfg.home,
+    port: cfg.port,
+    registryPort: cfg.registryPort,
+    cache: { enabled: cfg.layerCache, ...(cfg.cacheTtl ? { ttl: cfg.cacheTtl } : {}) },
+  });
   const r = app.registry;
   process.stderr.write(
     [
@@ -11,6 +16,7 @@ export async function runUp(cfg: Settings): Promise<number> {
       `registry:   ${r.hostPort} (user ${r.credentials.username}; log in with: cascade registry login)`,
       `home:       ${app.home}`,
       `builder:    runs as user "${app.identity.name}" (uid ${app.identity.uid}), rootless buildah`,
+      `cache:      ${cfg.layerCache ? `layers shared through REGISTRY/cascade-cache/NAMESPACE${cfg.cacheTtl ? `, entries kept ${cfg.cacheTtl}` : ""}` : "off"}`,
       "",
     ].join("\n"),
   );

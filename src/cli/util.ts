@@ -1,6 +1,7 @@
 /** CLI helpers: settings from flags and environment, tables, log streaming. */
 import { resolve } from "node:path";
 import type { Build } from "../core/build.js";
+import { parseDuration } from "../core/duration.js";
 import { ValidationError } from "../core/errors.js";
 import type { Client } from "./client.js";
 
@@ -9,6 +10,18 @@ export interface Settings {
   port: number;
   registryPort: number;
   url: string;
+  /** `--cache-ttl`/`CASCADE_CACHE_TTL`: builds ignore, and prune deletes, cache entries older than this. */
+  cacheTtl?: string;
+  /** `--no-layer-cache`/`CASCADE_LAYER_CACHE=off`: no build reads or writes the shared layer cache. */
+  layerCache: boolean;
+}
+
+function cacheSettings(values: { "cache-ttl"?: string; "no-layer-cache"?: boolean }): Pick<Settings, "cacheTtl" | "layerCache"> {
+  const ttl = values["cache-ttl"] ?? process.env.CASCADE_CACHE_TTL;
+  if (ttl !== undefined && ttl !== "") parseDuration(ttl, "--cache-ttl/CASCADE_CACHE_TTL");
+  const env = process.env.CASCADE_LAYER_CACHE;
+  if (env !== undefined && !["on", "off"].includes(env)) throw new ValidationError(`CASCADE_LAYER_CACHE "${env}" must be on or off`);
+  return { ...(ttl ? { cacheTtl: ttl } : {}), layerCache: !(values["no-layer-cache"] === true || env === "off") };
 }
 
 function port(name: string, v: string | undefined, dflt: number): number {
@@ -18,13 +31,21 @@ function port(name: string, v: string | undefined, dflt: number): number {
   return n;
 }
 
-export function settings(values: { home?: string; port?: string; "registry-port"?: string; url?: string }): Settings {
+export function settings(values: {
+  home?: string;
+  port?: string;
+  "registry-port"?: string;
+  url?: string;
+  "cache-ttl"?: string;
+  "no-layer-cache"?: boolean;
+}): Settings {
   const p = port("--port/CASCADE_PORT", values.port ?? process.env.CASCADE_PORT, 7070);
   return {
     home: resolve(values.home ?? process.env.CASCADE_HOME ?? ".cascade"),
     port: p,
     registryPort: port("--registry-port/CASCADE_REGISTRY_PORT", values["registry-port"] ?? process.env.CASCADE_REGISTRY_PORT, 5000),
     url: values.url ?? process.env.CASCADE_URL ?? `http://127.0.0.1:${p}`,
+    ...cacheSettings(values),
   };
 }
 
@@ -34,14 +55,15 @@ function duration(ms: number | undefined): string {
 }
 
 export function formatBuilds(builds: Build[]): string {
-  const rows = [["BUILD", "PHASE", "REASON", "DURATION", "CAUSE", "DIGEST"]];
+  const rows = [["BUILD", "PHASE", "REASON", "DURATION", "CAUSE", "CACHE", "DIGEST"]];
   for (const b of builds) {
     rows.push([
       `${b.namespace}/${b.id}`,
       b.phase,
-      b.reason ?? "",
+      b.reason ?? (b.outputs?.unchanged ? "OutputUnchanged" : ""),
       duration(b.durationMs),
       b.causes[0]?.type ?? "",
+      b.cache ? `${b.cache.steps.filter((s) => s.cached).length}/${b.cache.steps.length}` : "",
       b.outputs?.digest ? b.outputs.digest.slice(0, 19) : "",
     ]);
   }

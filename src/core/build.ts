@@ -60,7 +60,21 @@ export const BuildOutputs = z.object({
   image: z.string(),
   digest: z.string(),
   tags: z.array(z.string()),
+  /**
+   * Every output tag already held this digest before the push: the build
+   * reproduced the image it replaces, so no image update follows and the
+   * downstream chain does not rebuild.
+   */
+  unchanged: z.boolean().optional(),
 });
+
+/** One step of a layered build, and whether its layer came from the shared cache. */
+export const CacheStep = z.object({ step: z.string(), instruction: z.string(), cached: z.boolean() });
+export type CacheStep = z.infer<typeof CacheStep>;
+
+/** What the shared layer cache gave a build. */
+export const BuildCache = z.object({ repository: z.string(), steps: z.array(CacheStep) });
+export type BuildCache = z.infer<typeof BuildCache>;
 export type BuildOutputs = z.infer<typeof BuildOutputs>;
 
 export const Build = z.object({
@@ -74,6 +88,8 @@ export const Build = z.object({
   causes: z.array(BuildCause),
   inputs: BuildInputs,
   outputs: BuildOutputs.optional(),
+  /** The layer cache repository this build read and wrote, and which steps came from it. */
+  cache: BuildCache.optional(),
   /** Extra build environment from the event (a generic webhook's `env`, when its trigger has `allowEnv`). */
   env: z.array(z.object({ name: z.string(), value: z.string() })).optional(),
   /** Image tags to push instead of the output's own tag (from a git tag and `spec.tagPolicy`). */

@@ -1,6 +1,6 @@
 /** Unit tests for Dockerfile stage parsing, global ARG substitution in FROM, and FROM rewriting. */
 import { describe, expect, it } from "vitest";
-import { lastStageIndex, parseDockerfile, rewriteFrom, type Stage } from "./dockerfile.js";
+import { appendLabels, lastStageIndex, parseDockerfile, rewriteFrom, type Stage } from "./dockerfile.js";
 import { ValidationError } from "./errors.js";
 
 /** Joins lines into a Dockerfile with a trailing newline. */
@@ -372,5 +372,31 @@ describe("rewriteFrom", () => {
     const attempt = () => rewriteFrom(text, replacements);
     expect(attempt).toThrow(ValidationError);
     expect(attempt).toThrow(message);
+  });
+});
+
+describe("appendLabels", () => {
+  it("given labels, when appended, then one LABEL instruction ends the last stage and parses back to the same values", () => {
+    const out = appendLabels("FROM a AS x\nFROM b\nRUN true", [
+      ["io.openshift.build.commit.message", 'say "hi" $HOME \\ done'],
+      ["team", "blue"],
+    ]);
+    expect(out).toBe('FROM a AS x\nFROM b\nRUN true\nLABEL "io.openshift.build.commit.message"="say \\"hi\\" \\$HOME \\\\ done" "team"="blue"\n');
+    expect(parseDockerfile(out).stages).toHaveLength(2);
+  });
+
+  it("given a newline in a value, when appended, then it is written as text and starts no instruction", () => {
+    const out = appendLabels("FROM a\n", [["m", "line\nRUN rm -rf /"]]);
+    expect(out.split("\n").filter((l) => l.startsWith("RUN"))).toEqual([]);
+    expect(out).toContain('"m"="line\\nRUN rm -rf /"');
+  });
+
+  it("given the backtick escape directive, when appended, then values are escaped with a backtick", () => {
+    const out = appendLabels('# escape=`\nFROM a\n', [["k", 'a"b$c`d\\e']]);
+    expect(out.endsWith('LABEL "k"="a`"b`$c``d\\e"\n')).toBe(true);
+  });
+
+  it("given no labels, then the text is unchanged", () => {
+    expect(appendLabels("FROM a", [])).toBe("FROM a");
   });
 });

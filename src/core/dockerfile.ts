@@ -508,3 +508,55 @@ export function rewriteFrom(text: string, replacements: Map<number, string>): st
   for (const edit of edits) out = out.slice(0, edit.start) + edit.image + out.slice(edit.end);
   return out;
 }
+
+/**
+ * A value as one double-quoted Dockerfile word (`LABEL "k"="v"`, `ENV
+ * k="v"`) for a file whose escape character is `escape`. Inside double
+ * quotes the parser honours only the escape before `"`, `$` and itself; a
+ * raw newline would end the instruction, so newlines and other control
+ * characters become the text `\n`, `\r`, `\u001b` (as S2I's `sanitize`
+ * does), and `altered` says so. Nothing in `value` can end the word, expand
+ * a variable or start an instruction.
+ */
+export function quoteWord(value: string, escape = "\\"): { text: string; altered: boolean } {
+  let altered = false;
+  let out = "";
+  for (const ch of value) {
+    switch (ch) {
+      case escape:
+      case '"':
+      case "$":
+        out += escape + ch;
+        break;
+      case "\n":
+        out += "\\n";
+        altered = true;
+        break;
+      case "\r":
+        out += "\\r";
+        altered = true;
+        break;
+      default: {
+        const code = ch.codePointAt(0) as number;
+        if ((code < 0x20 && ch !== "\t") || code === 0x7f || code === 0x85 || code === 0x2028 || code === 0x2029) {
+          out += `\\u${code.toString(16).padStart(4, "0")}`;
+          altered = true;
+        } else out += ch;
+      }
+    }
+  }
+  return { text: `"${out}"`, altered };
+}
+
+/**
+ * The Dockerfile with one `LABEL` instruction appended to its last stage,
+ * quoted for the file's own escape character. One instruction is one build
+ * step: as many `--label` flags would each be a step of their own under
+ * `--layers`, and each a cache entry.
+ */
+export function appendLabels(text: string, labels: readonly (readonly [string, string])[]): string {
+  if (labels.length === 0) return text;
+  const escape = readDirectives(splitLines(text));
+  const words = labels.map(([k, v]) => `${quoteWord(k, escape).text}=${quoteWord(v, escape).text}`);
+  return `${text.endsWith("\n") || text === "" ? text : `${text}\n`}LABEL ${words.join(" ")}\n`;
+}

@@ -102,7 +102,8 @@ export function transitionEvent(b: Build, ctx: { id: string; source: string; tim
 
 /** `cascade.image.published` for a completed build that pushed an image. */
 export function publishedEvent(b: Build, ctx: { id: string; source: string; time: string }): CascadeEvent | undefined {
-  if (b.phase !== "Complete" || !b.outputs) return undefined;
+  // An unchanged output (the digest its tags already held) is not a new image.
+  if (b.phase !== "Complete" || !b.outputs || b.outputs.unchanged) return undefined;
   return frozen<CascadeEvent>({
     specversion: "1.0",
     id: ctx.id,

@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import { buildEnv, buildLabels, type LabelInput } from "./labels.js";
 
 const base: LabelInput = {
-  buildName: "web-3",
   namespace: "team",
   sourceUri: "https://git.example.test/team/web.git",
   contextDir: "app",
@@ -19,7 +18,6 @@ describe("buildLabels", () => {
     ["io.openshift.build.commit.message", "Fix bug"],
     ["io.openshift.build.source-location", "https://git.example.test/team/web.git"],
     ["io.openshift.build.source-context-dir", "app"],
-    ["io.openshift.build.name", "web-3"],
     ["io.openshift.build.namespace", "team"],
     ["org.opencontainers.image.revision", "abc123"],
     ["org.opencontainers.image.base.name", "docker.io/library/node:20"],
@@ -41,18 +39,23 @@ describe("buildLabels", () => {
     expect(m.get("team")).toBe("a");
   });
 
+  it("writes no per-build value (the build's name), so that the same inputs give the same labels", () => {
+    const m = new Map(buildLabels(base));
+    expect(m.has("io.openshift.build.name")).toBe(false);
+    expect([...m.values()].some((v) => v.includes("web-3"))).toBe(false);
+  });
+
   it("omits Docker-only labels for other strategies and empty values", () => {
     const m = new Map(buildLabels({ ...base, strategy: "Source", contextDir: "", commit: undefined }));
-    expect(m.has("io.openshift.build.name")).toBe(false);
+    expect(m.has("io.openshift.build.namespace")).toBe(false);
     expect(m.has("io.openshift.build.source-context-dir")).toBe(false);
     expect(m.has("org.opencontainers.image.revision")).toBe(false);
   });
 });
 
 describe("buildEnv", () => {
-  it("names the build, namespace, source, ref and commit", () => {
-    expect(buildEnv({ buildName: "web-3", namespace: "team", sourceUri: "u", ref: "main", commit: "abc" })).toEqual([
-      ["OPENSHIFT_BUILD_NAME", "web-3"],
+  it("names the namespace, source, ref and commit, not the build", () => {
+    expect(buildEnv({ namespace: "team", sourceUri: "u", ref: "main", commit: "abc" })).toEqual([
       ["OPENSHIFT_BUILD_NAMESPACE", "team"],
       ["OPENSHIFT_BUILD_SOURCE", "u"],
       ["OPENSHIFT_BUILD_REFERENCE", "main"],

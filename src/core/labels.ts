@@ -2,6 +2,13 @@
  * Image labels and build environment for a build, as OpenShift writes them
  * (`io.openshift.build.*`, `OPENSHIFT_BUILD_*`) plus the OCI annotations
  * (`org.opencontainers.image.*`). Pure: same inputs, same labels, sorted.
+ *
+ * Where Cascade differs from OpenShift: the build's name
+ * (`io.openshift.build.name`, `OPENSHIFT_BUILD_NAME`) is not written into
+ * the image. Everything here derives from the build's inputs (commit,
+ * source, ref, bases, namespace), so that two builds of the same inputs push
+ * the same digest; the build record and its CloudEvents link the build to
+ * that digest instead.
  */
 
 export interface CommitInfo {
@@ -13,7 +20,6 @@ export interface CommitInfo {
 }
 
 export interface LabelInput {
-  buildName: string;
   namespace: string;
   sourceUri: string;
   contextDir?: string;
@@ -24,7 +30,7 @@ export interface LabelInput {
   image: string;
   /** `spec.output.imageLabels`: these override every computed label. */
   imageLabels?: { name: string; value?: string }[];
-  /** Docker builds also get the build name and namespace labels. */
+  /** Docker builds also get the namespace label. */
   strategy: "Docker" | "Source" | "Custom";
 }
 
@@ -45,7 +51,6 @@ export function buildLabels(input: LabelInput): [string, string][] {
   // As S2I writes it: the image the build ran on (the S2I builder, or the Dockerfile's last base).
   set("io.openshift.build.image", input.base?.name);
   if (input.strategy === "Docker") {
-    set("io.openshift.build.name", input.buildName);
     set("io.openshift.build.namespace", input.namespace);
   }
   set("org.opencontainers.image.source", input.sourceUri);
@@ -56,9 +61,8 @@ export function buildLabels(input: LabelInput): [string, string][] {
   return [...labels.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-export function buildEnv(input: { buildName: string; namespace: string; sourceUri: string; ref?: string; commit?: string }) {
+export function buildEnv(input: { namespace: string; sourceUri: string; ref?: string; commit?: string }) {
   const env: [string, string][] = [
-    ["OPENSHIFT_BUILD_NAME", input.buildName],
     ["OPENSHIFT_BUILD_NAMESPACE", input.namespace],
     ["OPENSHIFT_BUILD_SOURCE", input.sourceUri],
   ];

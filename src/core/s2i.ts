@@ -29,6 +29,7 @@ import { posix } from "node:path";
 import { z } from "zod";
 import { S2I_SCRIPTS_SCHEMES_ANNOTATION } from "./buildconfig.js";
 import { ValidationError } from "./errors.js";
+import { quoteWord } from "./dockerfile.js";
 import { parseImageRef } from "./image-ref.js";
 import type { ImageConfig } from "../ports/registry.js";
 
@@ -267,48 +268,7 @@ export interface S2IDockerfile {
 }
 
 // ---------------------------------------------------------------------------
-// Escaping
-
-/**
- * Escapes a value for a double-quoted Dockerfile word (`ENV k="v"`,
- * `LABEL "k"="v"`). Inside double quotes the Dockerfile parser honours only
- * `\"`, `\$` and `\\`; a raw newline would end the instruction, so newlines
- * and other control characters become the two-character text `\n`, `\r`,
- * `\u001b` (as S2I's own `sanitize` does for newlines), and `altered` says so.
- */
-function quoteWord(value: string): { text: string; altered: boolean } {
-  let altered = false;
-  let out = "";
-  for (const ch of value) {
-    switch (ch) {
-      case "\\":
-        out += "\\\\";
-        break;
-      case '"':
-        out += '\\"';
-        break;
-      case "$":
-        out += "\\$";
-        break;
-      case "\n":
-        out += "\\n";
-        altered = true;
-        break;
-      case "\r":
-        out += "\\r";
-        altered = true;
-        break;
-      default: {
-        const code = ch.codePointAt(0) as number;
-        if ((code < 0x20 && ch !== "\t") || code === 0x7f || code === 0x85 || code === 0x2028 || code === 0x2029) {
-          out += `\\u${code.toString(16).padStart(4, "0")}`;
-          altered = true;
-        } else out += ch;
-      }
-    }
-  }
-  return { text: `"${out}"`, altered };
-}
+// Writing instructions (values are quoted by `quoteWord`, src/core/dockerfile.ts)
 
 /** `KEYWORD a \` / `        b` with continuation lines aligned under the first item. */
 function continued(keyword: string, items: string[]): string {

@@ -101,3 +101,13 @@ export interface Registry {
   /** Whether the manifest exists; `false` only on 404, other failures throw. */
   manifestExists(ref: string): Promise<boolean>;
 }
+
+/**
+ * What pruning a cache repository needs beyond reading: its tags, and
+ * deleting a manifest by digest. Only the local Distribution registry is
+ * pruned this way (ECR uses a lifecycle policy).
+ */
+export interface RegistryAdmin extends Registry {
+  listTags(ref: string): Promise<string[]>;
+  deleteManifest(refByDigest: string): Promise<void>;
+}

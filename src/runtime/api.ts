@@ -4,7 +4,9 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
+import { parseDuration } from "../core/duration.js";
 import { NotFoundError, ValidationError } from "../core/errors.js";
+import type { CachePruneResult } from "./cache-prune.js";
 import type { Clock } from "../ports/clock.js";
 import type { Store } from "../ports/store.js";
 import type { Builds } from "./builds.js";
@@ -17,6 +19,9 @@ import { normalizeGitHubPush } from "../core/webhooks/github.js";
 import { json, type HttpRequest, type HttpResponse } from "./http.js";
 import { errorResponse, handleBitbucket, handleGeneric, handleGitea, handleGitHub, handleGitLab } from "./ingest.js";
 
+/** How old a cache entry may get when neither the request nor `cascade up --cache-ttl` says. */
+export const DEFAULT_CACHE_TTL = "168h";
+
 export interface ApiDeps {
   store: Store;
   builds: Builds;
@@ -26,6 +31,10 @@ export interface ApiDeps {
   registryToken?: string;
   clock: Clock;
   log: Logger;
+  /** Prunes the layer caches (`POST /cache/prune`); absent where a lifecycle policy does it (ECR). */
+  pruneCaches?: (olderThanMs: number) => Promise<CachePruneResult>;
+  /** The cache TTL `cascade up` was given: the default age for a prune. */
+  cacheTtl?: string;
 }
 
 type Handler = (deps: ApiDeps, req: HttpRequest, params: string[]) => Promise<HttpResponse>;
@@ -62,6 +71,17 @@ const routes: [string, RegExp, Handler][] = [
     },
   ],
   ["POST", /^\/hooks\/registry$/, (d, r) => handleRegistryNotification(d, r)],
+  [
+    "POST",
+    /^\/cache\/prune$/,
+    async (d, r) => {
+      if (!d.pruneCaches) throw new ValidationError("this Cascade prunes no cache: its registry's lifecycle policy does");
+      const b = body(r);
+      if (b.olderThan !== undefined && typeof b.olderThan !== "string") throw new ValidationError("olderThan must be a duration string such as 168h");
+      const olderThan = (b.olderThan as string | undefined) ?? d.cacheTtl ?? DEFAULT_CACHE_TTL;
+      return json(200, await d.pruneCaches(parseDuration(olderThan, "olderThan")));
+    },
+  ],
   [
     "GET",
     /^\/graph$/,

@@ -43,6 +43,16 @@ export interface BuildsOptions {
   maxActive?: number;
   /** Default completion deadline (OpenShift: one week). */
   defaultDeadlineSeconds?: number;
+  /**
+   * The shared layer cache: on unless `enabled` is false; `ttl` (a Go duration,
+   * e.g. `168h`) makes builds ignore cache entries older than that.
+   */
+  cache?: { enabled?: boolean; ttl?: string };
+}
+
+/** The namespace's layer cache repository, in the registry of the build's output. */
+export function cacheRepository(outputRegistry: string, namespace: string): string {
+  return `${outputRegistry}/cascade-cache/${namespace}`;
 }
 
 const ONE_WEEK = 7 * 24 * 3600;
@@ -55,6 +65,12 @@ export class Builds {
   private stopping = false;
   /** Follow-up after a build ends (chains: publish its image, or leave its downstream not run). */
   onFinished: ((b: Build) => Promise<void>) | undefined;
+  /**
+   * Asked as a claimed build is about to start: a reason not to run it (a
+   * chain build whose upstreams changed nothing it uses). It is then recorded
+   * Cancelled with that reason and message, and never reaches the builder.
+   */
+  beforeStart: ((b: Build) => Promise<{ reason: string; message: string } | undefined>) | undefined;
 
   constructor(private readonly o: BuildsOptions) {}
 
@@ -217,6 +233,8 @@ export class Builds {
       ...(build.env ?? []),
     ];
     let jobStrategy: BuilderJobInput["strategy"];
+    const noCache = strategyType === "Docker" && docker?.noCache === true;
+    const cacheOn = this.o.cache?.enabled !== false && !noCache;
     if (strategyType === "Docker") {
       jobStrategy = {
         type: "Docker",
@@ -252,6 +270,9 @@ export class Builds {
         ...(config.spec.source?.dockerfile !== undefined ? { dockerfile: config.spec.source.dockerfile } : {}),
       },
       strategy: jobStrategy,
+      ...(cacheOn
+        ? { cache: { repository: cacheRepository(ref.registry, build.namespace), ...(this.o.cache?.ttl ? { ttl: this.o.cache.ttl } : {}) } }
+        : {}),
       output: {
         images,
         imageLabels: (config.spec.output?.imageLabels ?? []).map((l) => ({ name: l.name, ...(l.value !== undefined ? { value: l.value } : {}) })),
@@ -277,6 +298,26 @@ export class Builds {
     this.active.set(key, controller);
     let logStream: WriteStream | undefined;
     try {
+      const skip = await this.beforeStart?.(claimed).catch((e: unknown) => {
+        log.error({ err: e, build: key }, "check before start failed; running the build");
+        return undefined;
+      });
+      if (skip) {
+        try {
+          const skipped = await store.updateBuild(
+            claimed.namespace,
+            claimed.id,
+            { phase: "Cancelled", reason: skip.reason, message: skip.message, completedAt: this.now() },
+            ["Pending"],
+          );
+          log.info({ build: key, reason: skip.reason }, "build not run");
+          await this.emit(skipped);
+          await this.followUp(skipped);
+        } catch (e) {
+          if (!(e instanceof ConflictError)) throw e;
+        }
+        return;
+      }
       const stored = await store.getBuildConfig(claimed.namespace, claimed.buildConfig);
       const startedAt = this.now();
       let build: Build;
@@ -296,6 +337,7 @@ export class Builds {
       const write = (s: string) => logStream?.write(s);
       let inputs: BuildInputs = build.inputs;
       let outputs: Build["outputs"];
+      let cache: Build["cache"];
       let failure: { reason: string; message: string } | undefined;
       let job: BuilderJob | undefined;
       try {
@@ -329,7 +371,10 @@ export class Builds {
                   inputs = { ...inputs, bases: r.bases };
                   break;
                 case "pushed":
-                  outputs = { image: r.image, digest: r.digest, tags: r.tags };
+                  outputs = { image: r.image, digest: r.digest, tags: r.tags, ...(r.unchanged ? { unchanged: true } : {}) };
+                  break;
+                case "cache":
+                  cache = { repository: r.repository, steps: r.steps };
                   break;
                 case "failed":
                   failure = { reason: r.reason, message: r.message };
@@ -361,7 +406,7 @@ export class Builds {
         };
       }
       if (patch.phase !== "Complete") write(`\n${patch.reason}: ${patch.message}\n`);
-      build = await store.updateBuild(claimed.namespace, claimed.id, { ...patch, inputs, completedAt, durationMs });
+      build = await store.updateBuild(claimed.namespace, claimed.id, { ...patch, inputs, ...(cache ? { cache } : {}), completedAt, durationMs });
       log.info({ build: key, phase: build.phase, reason: build.reason, digest: build.outputs?.digest, durationMs }, "build finished");
       await this.emit(build);
       await this.followUp(build);

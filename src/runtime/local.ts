@@ -15,7 +15,8 @@ import { createHttpServer, listen } from "../adapters/local/http-server.js";
 import { startRegistry, type RunningRegistry } from "../adapters/local/registry-process.js";
 import { SqliteStore } from "../adapters/local/sqlite-store.js";
 import { GitChanges } from "../adapters/local/git-changes.js";
-import { createDistributionClient } from "../adapters/registry/distribution-client.js";
+import { createDistributionClient, DistributionClient } from "../adapters/registry/distribution-client.js";
+import { pruneCaches } from "./cache-prune.js";
 import { BasePoller } from "./base-poller.js";
 import { SubscriberBus } from "../adapters/local/subscriber-bus.js";
 import { systemClock, type Clock } from "../ports/clock.js";
@@ -33,6 +34,8 @@ export interface LocalOptions {
   log?: Logger;
   clock?: Clock;
   maxActive?: number;
+  /** The shared layer cache: on unless `enabled` is false; `ttl` a Go duration (`168h`). */
+  cache?: { enabled?: boolean; ttl?: string };
   /** Called when a builder process starts (tests inspect /proc). */
   onBuilderStart?: (pid: number, workDir: string) => void;
 }
@@ -117,12 +120,18 @@ export async function startLocal(o: LocalOptions): Promise<LocalCascade> {
         defaultRegistry: registry.hostPort,
       },
       maxActive: o.maxActive ?? Number(process.env.CASCADE_MAX_BUILDS ?? 2),
+      ...(o.cache ? { cache: o.cache } : {}),
     });
     const planning = new Planning({ store, builds, clock, log });
     builds.onFinished = (b) => planning.afterBuild(b);
+    builds.beforeStart = (b) => planning.unchangedInputs(b);
     deps.builds = builds;
     deps.planning = planning;
     deps.sourceChanges = new GitChanges(log);
+    if (o.cache?.ttl) deps.cacheTtl = o.cache.ttl;
+    const admin = new DistributionClient({ credentialsFor: (h) => builds.registryAuth[h] });
+    deps.pruneCaches = (olderThanMs) =>
+      pruneCaches({ store, registry: admin, resolve: (ref, ns) => builds.resolveRef(ref, ns), now: clock.now() }, olderThanMs);
     await planning.settleOrphans();
     // External bases (followed, produced by no BuildConfig) are polled for new digests.
     const poller = new BasePoller({

@@ -34,6 +34,9 @@ export interface Submitted {
   duplicate: boolean;
 }
 
+/** The reason recorded on a chain build that did not run because its upstreams changed nothing it uses. */
+export const UPSTREAM_UNCHANGED = "UpstreamUnchanged";
+
 export class Planning {
   private readonly resolve: (ref: ObjectReference, namespace: string) => string;
 
@@ -300,6 +303,13 @@ export class Planning {
 
   /** After a build finishes: publish its image as an update, or leave its downstream not run. */
   async afterBuild(b: Build): Promise<void> {
+    // The same digest its tags held: nothing downstream has anything new to build from.
+    if (b.phase === "Complete" && b.outputs?.unchanged) {
+      this.o.log.info({ build: `${b.namespace}/${b.id}`, digest: b.outputs.digest }, "output unchanged; no image update");
+      return;
+    }
+    // Not run because its inputs were unchanged: its downstream decide for themselves as they start.
+    if (b.phase === "Cancelled" && b.reason === UPSTREAM_UNCHANGED) return;
     if (b.phase === "Complete" && b.outputs) {
       const repo = parseImageRef(b.outputs.image);
       for (const tag of b.outputs.tags) {
@@ -311,6 +321,57 @@ export class Planning {
   }
 
   /** Builds waiting on a build that did not complete are recorded as not run, with the reason, transitively. */
+  /**
+   * Why a chain build need not run, if it need not: it was queued only
+   * because upstream builds of its plan would push new images (all its
+   * causes are ImageChange), and each of them pushed the digest this
+   * BuildConfig's last successful build already used (or did not run for
+   * the same reason), while no base of its own changed. A manual start or a
+   * git event always builds.
+   */
+  async unchangedInputs(b: Build): Promise<{ reason: string; message: string } | undefined> {
+    const { store } = this.o;
+    if (!b.dependsOn?.length || b.causes.length === 0 || b.causes.some((c) => c.type !== "ImageChange")) return undefined;
+    const [last] = await store.listBuilds({ namespace: b.namespace, buildConfig: b.buildConfig, phases: ["Complete"], limit: 1 });
+    if (!last) return undefined;
+    if (b.inputs.source?.commit && b.inputs.source.commit !== last.inputs.source?.commit) return undefined;
+    const used = new Map(last.inputs.bases.filter((x) => x.digest).map((x) => [normalizeImageRef(x.name), x.digest!]));
+    const upstreamImages = new Set<string>();
+    const notes: string[] = [];
+    for (const ref of b.dependsOn) {
+      const [ns = "", id = ""] = ref.split("/");
+      const u = await store.getBuild(ns, id);
+      if (!u) return undefined;
+      if (u.phase === "Cancelled" && u.reason === UPSTREAM_UNCHANGED) {
+        notes.push(`${ref} did not run (its inputs were unchanged)`);
+        continue;
+      }
+      if (u.phase !== "Complete" || !u.outputs) return undefined;
+      const repo = parseImageRef(u.outputs.image);
+      let usedIt = false;
+      for (const tag of u.outputs.tags) {
+        const name = normalizeImageRef(`${repo.registry}/${repo.repository}:${tag}`);
+        upstreamImages.add(name);
+        const digest = used.get(name);
+        if (digest === undefined) continue;
+        if (digest !== u.outputs.digest) return undefined;
+        usedIt = true;
+      }
+      if (!usedIt) return undefined;
+      notes.push(`${ref} pushed ${u.outputs.image}@${u.outputs.digest}${u.outputs.unchanged ? " (unchanged)" : ""}, which ${last.id} already used`);
+    }
+    for (const c of b.causes) {
+      if (!c.image) continue;
+      const at = c.image.lastIndexOf("@");
+      if (at < 0) continue;
+      const name = normalizeImageRef(c.image.slice(0, at));
+      if (upstreamImages.has(name)) continue;
+      const digest = used.get(name);
+      if (digest !== undefined && digest !== c.image.slice(at + 1)) return undefined; // a base of its own changed
+    }
+    return { reason: UPSTREAM_UNCHANGED, message: `not run: inputs unchanged since ${last.id}: ${notes.join("; ")}` };
+  }
+
   async leaveDownstreamNotRun(failed: Build): Promise<void> {
     const ref = `${failed.namespace}/${failed.id}`;
     const waiting = (await this.o.store.listBuilds({ phases: ["New"], limit: 100_000 })).filter((b) => b.dependsOn?.includes(ref));

@@ -361,9 +361,30 @@ export class DistributionClient implements Registry {
    * the challenge, get credentials or a token, and retry once. Returns only
    * 2xx responses; everything else becomes a RegistryError.
    */
-  async #request(target: Target, method: "GET" | "HEAD", path: string, accept: string, what: string): Promise<Response> {
+  /** Every tag of the reference's repository (`GET /v2/<name>/tags/list`); none when the repository is unknown. */
+  async listTags(ref: string): Promise<string[]> {
+    const target = this.#target(ref);
+    let res: Response;
+    try {
+      res = await this.#request(target, "GET", "tags/list?n=10000", "application/json", "repository");
+    } catch (err) {
+      if (err instanceof RegistryError && err.status === 404) return [];
+      throw err;
+    }
+    const body = (await res.json().catch(() => undefined)) as { tags?: string[] | null } | undefined;
+    return [...(body?.tags ?? [])].sort();
+  }
+
+  /** Deletes a manifest by digest (`DELETE /v2/<name>/manifests/<digest>`): every tag on it goes too. */
+  async deleteManifest(ref: string): Promise<void> {
+    const target = this.#target(ref);
+    if (target.parsed.digest === undefined) throw new RegistryError(`delete needs a digest reference, not ${ref}`);
+    await this.#request(target, "DELETE", `manifests/${target.parsed.digest}`, MANIFEST_ACCEPT, "manifest");
+  }
+
+  async #request(target: Target, method: "GET" | "HEAD" | "DELETE", path: string, accept: string, what: string): Promise<Response> {
     const url = target.baseUrl + path;
-    const scope = `repository:${target.repository}:pull`;
+    const scope = `repository:${target.repository}:${method === "DELETE" ? "delete" : "pull"}`;
     const tokenKey = `${new URL(url).host}|${scope}`;
     let auth = await this.#cachedAuth(target, tokenKey);
     let res = await this.#send(target, url, method, accept, auth);

@@ -6,7 +6,11 @@
  *   base pinning, `buildah bud` in fresh storage with `--layers` and the
  *   namespace's registry cache, push);
  * - floor: bare `buildah bud --layers` + `push` on warm local storage that
- *   built the previous commit (the best a single machine can do).
+ *   built the previous commit (the best a single machine can do);
+ * - bare-cache: bare `buildah bud` with the same cache flags as Cascade's
+ *   builder (`--layers --cache-from R --cache-to R`, R a repository of its
+ *   own) in fresh storage: the registry cache without Cascade around it, to
+ *   separate what the mechanism costs from what Cascade adds.
  * The Dockerfile has a slow dependency step (`RUN sleep 4`) and then a
  * source `COPY`; each round commits a change to the source only. Round 0
  * fills the caches and is not counted; the order of the three alternates.
@@ -71,25 +75,33 @@ try {
   const dockerfile = `FROM ${reg}/${NS}/base:latest\nRUN sleep 4 && echo dependencies > /deps\nCOPY src/ /app/\nCMD ["cat", "/app/main.txt"]\n`;
 
   const warm = bare.storage();
-  const times: Record<"cold" | "cascade" | "floor", number[]> = { cold: [], cascade: [], floor: [] };
+  const times: Record<"cold" | "cascade" | "floor" | "bareCache", number[]> = { cold: [], cascade: [], floor: [], bareCache: [] };
+  const bareRepo = `${reg}/cascade-cache/bench-bare`;
   let cacheLine = "";
   for (let i = 0; i <= rounds; i++) {
     const commit = commitFiles(src.work, { Dockerfile: dockerfile, "src/main.txt": `version ${i}\n` }, `round ${i}`);
     await push(src.work);
     const order: (keyof typeof times)[] = [
-      ["cold", "cascade", "floor"],
-      ["floor", "cold", "cascade"],
-      ["cascade", "floor", "cold"],
-    ][i % 3] as (keyof typeof times)[];
+      ["cold", "cascade", "floor", "bareCache"],
+      ["floor", "bareCache", "cold", "cascade"],
+      ["bareCache", "cascade", "floor", "cold"],
+      ["cascade", "cold", "bareCache", "floor"],
+    ][i % 4] as (keyof typeof times)[];
     const ms: Record<string, number> = {};
     for (const which of order) {
       if (which === "cascade") {
         const b = await build("app");
         ms.cascade = b.durationMs!;
         cacheLine = `${b.cache?.steps.filter((s) => s.cached).length}/${b.cache?.steps.length} steps from the cache`;
+        if (process.env.BENCH_DEBUG) process.stderr.write(readFileSync(b.logPath!, "utf8"));
       } else if (which === "floor") {
         const ctx = bare.checkout(warm, src.bare, commit);
         ms.floor = bare.budAndPush(warm, ["--layers"], ctx, `${reg}/${NS}/floor:${i}`).ms;
+      } else if (which === "bareCache") {
+        const fresh = bare.storage();
+        const ctx = bare.checkout(fresh, src.bare, commit);
+        ms.bareCache = bare.budAndPush(fresh, ["--layers", "--cache-from", bareRepo, "--cache-to", bareRepo], ctx, `${reg}/${NS}/bare-cache:${i}`).ms;
+        bare.remove(fresh);
       } else {
         const cold = bare.storage();
         const ctx = bare.checkout(cold, src.bare, commit);
@@ -97,12 +109,14 @@ try {
         bare.remove(cold);
       }
     }
-    process.stderr.write(`round ${i}${i === 0 ? " (warm-up)" : ""}: cold ${ms.cold} ms, cascade ${ms.cascade} ms (${cacheLine}), floor ${ms.floor} ms\n`);
+    process.stderr.write(
+      `round ${i}${i === 0 ? " (warm-up)" : ""}: cold ${ms.cold} ms, cascade ${ms.cascade} ms (${cacheLine}), floor ${ms.floor} ms, bare-cache ${ms.bareCache} ms\n`,
+    );
     if (i === 0) continue;
     for (const k of Object.keys(times) as (keyof typeof times)[]) times[k].push(ms[k]!);
   }
   bare.remove(warm);
-  const m = { cold: median(times.cold), cascade: median(times.cascade), floor: median(times.floor) };
+  const m = { cold: median(times.cold), cascade: median(times.cascade), floor: median(times.floor), bareCache: median(times.bareCache) };
   process.stdout.write(
     JSON.stringify(
       {
@@ -111,6 +125,8 @@ try {
         medianMs: m,
         cascadeOverFloor: Number((m.cascade / m.floor).toFixed(3)),
         coldOverCascade: Number((m.cold / m.cascade).toFixed(3)),
+        bareCacheOverFloor: Number((m.bareCache / m.floor).toFixed(3)),
+        cascadeOverBareCache: Number((m.cascade / m.bareCache).toFixed(3)),
         runsMs: times,
       },
       null,

@@ -15,8 +15,11 @@ import { availableParallelism } from "node:os";
 import { readFile } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
 import type { CacheStep } from "../core/build.js";
+import type { ImageCheck } from "../core/image-guidelines.js";
 import { parseImageRef } from "../core/image-ref.js";
+import type { RegistryWriter } from "../ports/registry.js";
 import { exec, StepFailed, errorLine, type LogSink } from "./exec.js";
+import { checkPublished, publishLayout } from "./publish.js";
 
 export interface BuildahEnv {
   /** Global flags placing storage in this build's own folder. */
@@ -31,6 +34,7 @@ export interface BuiltImage {
   image: string;
   tags: string[];
   unchanged: boolean;
+  check?: ImageCheck;
 }
 
 /** Keep a path inside the checkout: `..` escapes are refused. */
@@ -62,6 +66,14 @@ export interface BudRequest {
   /** The digest a reference points at now, or undefined when it does not exist. */
   currentDigest?: (ref: string) => Promise<string | undefined>;
   onCache?: (c: { repository: string; steps: CacheStep[] }) => void;
+  /** More `bud` flags: build volumes (`--volume`) and build secrets (`--secret`). */
+  extraFlags?: string[];
+  /** The registry client for the image guidelines check and, under `Enforce`, the push by digest. */
+  registry?: RegistryWriter;
+  imagePolicy?: "Warn" | "Enforce";
+  onImageCheck?: (check: ImageCheck) => void;
+  /** Under `Enforce`, when the check fails: the image is in the registry by digest only. */
+  onPushedByDigest?: (p: { image: string; digest: string }) => void;
 }
 
 const STEP_RE = /^(?:\[(\d+\/\d+)\] )?STEP (\d+\/\d+): (.*)$/;
@@ -99,14 +111,14 @@ export class CacheStepParser {
 }
 
 /** What the builder's runner adds to every strategy's request: the cache and the registry lookups. */
-export type BudExtras = Pick<BudRequest, "cache" | "currentDigest" | "onCache">;
+export type BudExtras = Pick<BudRequest, "cache" | "currentDigest" | "onCache" | "extraFlags" | "registry" | "imagePolicy" | "onImageCheck" | "onPushedByDigest">;
 
 export async function budAndPush(
   req: BudRequest,
   workDir: string,
   buildah: BuildahEnv,
   log: LogSink,
-): Promise<{ digest: string; image: string; tags: string[]; unchanged: boolean }> {
+): Promise<{ digest: string; image: string; tags: string[]; unchanged: boolean; check?: ImageCheck }> {
   const image = req.images[0]!;
   const localTag = `localhost/cascade/${req.buildName}:build`;
   const cacheFlags = req.noCache
@@ -139,6 +151,7 @@ export async function budAndPush(
     ...(req.epoch !== undefined && Number.isFinite(req.epoch) && req.epoch > 0 ? ["--timestamp", String(req.epoch)] : []),
     ...req.buildArgs.flatMap((a) => ["--build-arg", `${a.name}=${a.value}`]),
     ...req.env.flatMap(([k, v]) => ["--env", `${k}=${v}`]),
+    ...(req.extraFlags ?? []),
     req.contextDir,
   ];
   log(`--> Building ${image} ${req.what} with buildah (rootless, chroot isolation, fresh vfs storage)`);
@@ -158,6 +171,22 @@ export async function budAndPush(
     log(`--> Layer cache: ${hits.length} of ${steps.steps.length} steps from the cache`);
     for (const h of hits) log(`-->   from the cache: STEP ${h.step}: ${h.instruction}`);
     req.onCache?.({ repository: req.cache.repository, steps: steps.steps });
+  }
+
+  if (req.imagePolicy === "Enforce" && req.registry) {
+    // Push by digest first, check, and only then move the tags.
+    const layout = join(workDir, "layout");
+    const written = await exec("buildah", [...buildah.storageFlags, "push", localTag, `oci:${layout}:image`], { cwd: workDir, env: buildah.env, log, quiet: true });
+    if (written.code !== 0) throw new StepFailed("PushImageToRegistryFailed", `buildah push to an OCI layout failed: ${errorLine(written.tail)}`);
+    const p = await publishLayout(layout, req.images, {
+      registry: req.registry,
+      policy: "Enforce",
+      log,
+      ...(req.onImageCheck ? { onCheck: req.onImageCheck } : {}),
+      ...(req.onPushedByDigest ? { onPushedByDigest: req.onPushedByDigest } : {}),
+    });
+    log(`--> Pushed ${image}@${p.digest}`);
+    return p;
   }
 
   // What the tags hold before the push: the same digest afterwards means the image is unchanged.
@@ -184,5 +213,13 @@ export async function budAndPush(
   log(`--> Pushed ${image}@${digest}`);
   const unchanged = req.currentDigest !== undefined && req.images.every((t) => before.get(t) === digest);
   if (unchanged) log(`--> Output unchanged: ${req.images.join(", ")} already held ${digest}`);
-  return { digest, image, tags, unchanged };
+  const check = req.registry
+    ? await checkPublished(`${parseImageRef(image).registry}/${parseImageRef(image).repository}@${digest}`, image, {
+        registry: req.registry,
+        policy: req.imagePolicy ?? "Warn",
+        log,
+        ...(req.onImageCheck ? { onCheck: req.onImageCheck } : {}),
+      })
+    : undefined;
+  return { digest, image, tags, unchanged, ...(check ? { check } : {}) };
 }

@@ -6,10 +6,11 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { appendLabels, parseDockerfile, rewriteFrom, lastStageIndex } from "../core/dockerfile.js";
+import { appendLabels, parseDockerfile, rewriteFrom, lastStageIndex, secretMounts } from "../core/dockerfile.js";
 import { normalizeImageRef, parseImageRef } from "../core/image-ref.js";
 import { buildEnv, buildLabels } from "../core/labels.js";
 import { budAndPush, inside, type BudExtras, type BuildahEnv, type BuiltImage } from "./buildah-build.js";
+import { buildSecretFlags } from "./build-inputs.js";
 import { StepFailed, type LogSink } from "./exec.js";
 import type { BuilderJob } from "./job.js";
 import type { FetchedSource } from "./source.js";
@@ -48,6 +49,13 @@ export async function dockerBuild(
   } catch (e) {
     throw new StepFailed("InvalidDockerfile", `Dockerfile: ${(e as Error).message}`);
   }
+  let mounts;
+  try {
+    mounts = secretMounts(text);
+  } catch (e) {
+    throw new StepFailed("InvalidDockerfile", `Dockerfile: ${(e as Error).message}`);
+  }
+  const secretFlags = await buildSecretFlags(job.strategy.buildSecrets, mounts, workDir, log);
   const replacements = new Map<number, string>();
   const last = lastStageIndex(info);
   if (job.strategy.from) replacements.set(last, job.strategy.from);
@@ -112,6 +120,7 @@ export async function dockerBuild(
       what: "from its Dockerfile",
       epoch: src.epoch,
       ...extras,
+      extraFlags: [...(extras.extraFlags ?? []), ...secretFlags],
     },
     workDir,
     buildah,

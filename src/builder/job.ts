@@ -6,9 +6,43 @@
  */
 import { z } from "zod";
 import { CacheStep } from "../core/build.js";
+import { ImageCheck } from "../core/image-guidelines.js";
 import { ScriptsUrlScheme } from "../core/s2i.js";
 
 export const NameValue = z.object({ name: z.string(), value: z.string() });
+
+/** Secret material as it travels in a job: each key's bytes in base64. Filled in just before the run (`resolveJobSecrets`). */
+export const SecretData = z.record(z.string(), z.string());
+export type SecretData = z.infer<typeof SecretData>;
+
+/**
+ * A Secret or ConfigMap mounted read-only into every `RUN` step of the build
+ * (OpenShift's build volumes), at each of `destinationPaths`; never committed.
+ */
+export const JobVolume = z.object({
+  name: z.string(),
+  kind: z.enum(["Secret", "ConfigMap"]),
+  /** The Secret's or ConfigMap's name, in the build's namespace. */
+  source: z.string(),
+  destinationPaths: z.array(z.string()).min(1),
+  data: SecretData.optional(),
+});
+export type JobVolume = z.infer<typeof JobVolume>;
+
+/** A secret for `RUN --mount=type=secret,id=ID`: one key of a Cascade Secret. */
+export const JobBuildSecret = z.object({
+  id: z.string(),
+  secret: z.string(),
+  /** Which key; absent when the secret has exactly one. */
+  key: z.string().optional(),
+  /** The value, base64. */
+  value: z.string().optional(),
+});
+export type JobBuildSecret = z.infer<typeof JobBuildSecret>;
+
+/** A Secret mounted into the Custom strategy's builder at `mountPath`. */
+export const JobMountedSecret = z.object({ secret: z.string(), mountPath: z.string(), data: SecretData.optional() });
+export type JobMountedSecret = z.infer<typeof JobMountedSecret>;
 
 export const RegistryAuth = z.union([
   z.object({ username: z.string(), password: z.string() }),
@@ -27,6 +61,13 @@ export const BuilderJob = z.object({
     contextDir: z.string().optional(),
     /** Inline Dockerfile (`spec.source.dockerfile`): replaces the file in contextDir. */
     dockerfile: z.string().optional(),
+    /**
+     * `spec.source.sourceSecret`: credentials for the clone. Keys, as in
+     * Kubernetes' secret types: `username` and `password` (basic auth, or a
+     * token as `password` alone), `ssh-privatekey` (with `known_hosts`
+     * optional), and `ca.crt` for a private certificate authority.
+     */
+    secret: z.object({ name: z.string(), data: SecretData.optional() }).optional(),
   }),
   strategy: z.discriminatedUnion("type", [
     z.object({
@@ -37,6 +78,9 @@ export const BuilderJob = z.object({
       buildArgs: z.array(NameValue).default([]),
       env: z.array(NameValue).default([]),
       noCache: z.boolean().default(false),
+      volumes: z.array(JobVolume).default([]),
+      /** Cascade's `dockerStrategy.buildSecrets`: what `RUN --mount=type=secret,id=...` reads. */
+      buildSecrets: z.array(JobBuildSecret).default([]),
     }),
     z.object({
       type: z.literal("Source"),
@@ -52,6 +96,24 @@ export const BuilderJob = z.object({
       /** Scripts URL schemes this BuildConfig accepts (`image` always; others by its annotation). */
       allowedScriptsUrlSchemes: z.array(ScriptsUrlScheme).default(["image"]),
       noCache: z.boolean().default(false),
+      volumes: z.array(JobVolume).default([]),
+    }),
+    z.object({
+      type: z.literal("Custom"),
+      /** `customStrategy.from`, resolved: the user's builder image, run rootless with the source mounted. */
+      from: z.string(),
+      /** `customStrategy.env`, after OpenShift's own variables. */
+      env: z.array(NameValue).default([]),
+      /** `customStrategy.secrets`. */
+      secrets: z.array(JobMountedSecret).default([]),
+      /**
+       * `spec.output.pushSecret`: only then does the builder get registry
+       * credentials (a `.dockerconfigjson`) and push by itself, as in
+       * OpenShift. Without it, it writes an OCI layout and Cascade pushes it.
+       */
+      pushSecret: z.object({ name: z.string(), data: SecretData.optional() }).optional(),
+      /** OpenShift's `BUILD` variable: the build object, as JSON. */
+      buildJson: z.string(),
     }),
   ]),
   output: z.object({
@@ -65,6 +127,12 @@ export const BuilderJob = z.object({
    * `--cache-from`/`--cache-to`. Absent under `noCache`.
    */
   cache: z.object({ repository: z.string(), ttl: z.string().optional() }).optional(),
+  /**
+   * `spec.imagePolicy`: the image guidelines check runs after every build;
+   * under `Enforce` the image is pushed by digest, checked, and no tag moves
+   * when it fails.
+   */
+  imagePolicy: z.enum(["Warn", "Enforce"]).default("Warn"),
   /** Credentials per registry host (`host[:port]`). */
   registryAuth: z.record(z.string(), RegistryAuth).default({}),
   /** Registry hosts reached over plain http (loopback registries). */
@@ -91,6 +159,7 @@ export const BuilderReport = z.discriminatedUnion("type", [
     unchanged: z.boolean().optional(),
   }),
   z.object({ type: z.literal("cache"), repository: z.string(), steps: z.array(CacheStep) }),
+  z.object({ type: z.literal("imageCheck"), check: ImageCheck }),
   z.object({ type: z.literal("failed"), reason: z.string(), message: z.string() }),
 ]);
 export type BuilderReport = z.infer<typeof BuilderReport>;

@@ -15,7 +15,10 @@ import { authJson, registriesConf } from "./containers-config.js";
 import type { BudExtras } from "./buildah-build.js";
 import { dockerBuild } from "./docker-build.js";
 import { exec, StepFailed, type LogSink } from "./exec.js";
-import { BuilderJob, type BuilderReport } from "./job.js";
+import { BuilderJob, type BuilderReport, type SecretData } from "./job.js";
+import { makeRedactor } from "../core/redact.js";
+import { secretValues, volumeFlags } from "./build-inputs.js";
+import { customBuild } from "./custom-build.js";
 import { s2iBuild } from "./s2i-build.js";
 import { fetchSource } from "./source.js";
 
@@ -42,8 +45,12 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-export async function runBuilder(workDir: string, jobText: string, log: LogSink, report: (r: BuilderReport) => void) {
+export async function runBuilder(workDir: string, jobText: string, rawLog: LogSink, rawReport: (r: BuilderReport) => void) {
   const job = BuilderJob.parse(JSON.parse(jobText));
+  // No secret value reaches the log or a report, whatever a step prints.
+  const redact = makeRedactor(secretValues(job));
+  const log: LogSink = (line) => rawLog(redact(line));
+  const report = (r: BuilderReport) => rawReport(r.type === "failed" ? { ...r, message: redact(r.message) } : r);
   const storage = join(workDir, "storage");
   const runroot = join(workDir, "runroot");
   await mkdir(storage, { recursive: true, mode: 0o700 });
@@ -64,19 +71,26 @@ export async function runBuilder(workDir: string, jobText: string, log: LogSink,
     insecureHosts: job.insecureRegistries,
   });
   try {
-    const src = await fetchSource(job.source, join(workDir, "src"), log);
+    const secret = job.source.secret;
+    const src = await fetchSource(job.source, join(workDir, "src"), log, secret ? { name: secret.name, data: decodeData(secret.data) } : undefined);
     report({ type: "source", commit: src.commit, author: src.author, date: src.date, message: src.message });
     const onBases = (bases: { name: string; digest?: string }[]) => report({ type: "bases", bases });
     const tools = { storageFlags, env: buildahEnv, authFile };
+    const s = job.strategy;
     const extras: BudExtras = {
       ...(job.cache ? { cache: job.cache } : {}),
       currentDigest: async (ref) => ((await registry.manifestExists(ref)) ? (await registry.resolveDigest(ref)).digest : undefined),
       onCache: (c) => report({ type: "cache", ...c }),
+      extraFlags: s.type === "Custom" ? [] : await volumeFlags(s.volumes, workDir, log),
+      registry,
+      imagePolicy: job.imagePolicy,
+      onImageCheck: (check) => report({ type: "imageCheck", check }),
+      onPushedByDigest: (p) => report({ type: "pushed", image: p.image, digest: p.digest, tags: [] }),
     };
     const result =
-      job.strategy.type === "Source"
+      s.type === "Source"
         ? await s2iBuild(
-            { ...job, strategy: job.strategy },
+            { ...job, strategy: s },
             src,
             workDir,
             tools,
@@ -89,16 +103,18 @@ export async function runBuilder(workDir: string, jobText: string, log: LogSink,
             onBases,
             extras,
           )
-        : await dockerBuild(
-            { ...job, strategy: job.strategy },
-            src,
-            workDir,
-            tools,
-            async (ref) => (await registry.resolveDigest(ref)).digest,
-            log,
-            onBases,
-            extras,
-          );
+        : s.type === "Custom"
+          ? await customBuild({ ...job, strategy: s }, src, workDir, tools, registry, log, onBases, extras)
+          : await dockerBuild(
+              { ...job, strategy: s },
+              src,
+              workDir,
+              tools,
+              async (ref) => (await registry.resolveDigest(ref)).digest,
+              log,
+              onBases,
+              extras,
+            );
     report({ type: "pushed", image: result.image, digest: result.digest, tags: result.tags, ...(result.unchanged ? { unchanged: true } : {}) });
     return 0;
   } catch (e) {
@@ -114,6 +130,9 @@ export async function runBuilder(workDir: string, jobText: string, log: LogSink,
     if (rm.code !== 0) log(`warning: could not remove build storage ${storage}`);
   }
 }
+
+const decodeData = (data: SecretData | undefined): Record<string, Buffer> =>
+  Object.fromEntries(Object.entries(data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64")]));
 
 async function main() {
   const workDir = process.argv[2];

@@ -16,6 +16,7 @@ import { Client } from "./client.js";
 import { runDemo } from "./demo.js";
 import { runUp } from "./up.js";
 import { webhookSetup } from "./hooks.js";
+import { runSecretCommand } from "./secrets.js";
 import { formatBuilds, formatGraph, formatPlan, printLogStream, settings, type GraphResponse, type PlanResponse } from "./util.js";
 
 const USAGE = `cascade: event-driven image builds on rootless buildah
@@ -35,6 +36,10 @@ Usage:
   cascade subscribe URL [--secret S] [--mode binary|structured]
   cascade registry login                                   credentials of the local registry
   cascade cache prune [--older-than 168h] [--json]         delete layer cache entries older than that (default: --cache-ttl)
+  cascade secret create NAME [-n NS] [--from-file [KEY=]PATH]... [--from-literal KEY=VALUE]... [--type T]
+  cascade secret list [-n NS] [--json]                     names and keys, never values
+  cascade secret delete NAME [-n NS]
+  cascade configmap create|list|delete ...                 the same, for ConfigMaps (build volumes)
 
 Environment: CASCADE_HOME (./.cascade), CASCADE_PORT (7070), CASCADE_REGISTRY_PORT (5000), CASCADE_URL,
 CASCADE_CACHE_TTL, CASCADE_LAYER_CACHE (on|off).
@@ -78,6 +83,9 @@ async function main(argv: string[]): Promise<number> {
       "cache-ttl": { type: "string" },
       "no-layer-cache": { type: "boolean", default: false },
       "older-than": { type: "string" },
+      "from-file": { type: "string", multiple: true },
+      "from-literal": { type: "string", multiple: true },
+      type: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -217,6 +225,22 @@ async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
+    case "secret":
+    case "configmap":
+      return runSecretCommand(
+        {
+          kind: command === "secret" ? "Secret" : "ConfigMap",
+          action: positionals[0],
+          name: positionals[1],
+          namespace: values.namespace ?? (positionals[0] === "list" ? "" : "default"),
+          fromFile: values["from-file"] ?? [],
+          fromLiteral: values["from-literal"] ?? [],
+          type: values.type,
+          json: values.json,
+          home: cfg.home,
+        },
+        out,
+      );
     case "registry": {
       if (positionals[0] !== "login") throw new ValidationError(`unknown registry command "${positionals[0] ?? ""}"; try "cascade registry login"`);
       const creds = JSON.parse(readFileSync(join(cfg.home, "registry", "credentials.json"), "utf8")) as { username: string; password: string };

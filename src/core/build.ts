@@ -3,6 +3,7 @@
  * inputs, outputs and timestamps. Schemas are the single source of types.
  */
 import { z } from "zod";
+import { ImageCheck } from "./image-guidelines.js";
 
 export const BuildPhase = z.enum(["New", "Pending", "Running", "Complete", "Failed", "Error", "Cancelled"]);
 export type BuildPhase = z.infer<typeof BuildPhase>;
@@ -23,6 +24,10 @@ export const FailureReason = z.enum([
   "DeadlineExceeded",
   "BuilderError",
   "Cancelled",
+  "GenericBuildFailed",
+  "ImagePolicyViolation",
+  "MissingSecret",
+  "InvalidBuilderImage",
 ]);
 export type FailureReason = z.infer<typeof FailureReason>;
 
@@ -90,6 +95,8 @@ export const Build = z.object({
   outputs: BuildOutputs.optional(),
   /** The layer cache repository this build read and wrote, and which steps came from it. */
   cache: BuildCache.optional(),
+  /** The image guidelines check on the pushed image, under the BuildConfig's `imagePolicy`. */
+  imageCheck: ImageCheck.optional(),
   /** Extra build environment from the event (a generic webhook's `env`, when its trigger has `allowEnv`). */
   env: z.array(z.object({ name: z.string(), value: z.string() })).optional(),
   /** Image tags to push instead of the output's own tag (from a git tag and `spec.tagPolicy`). */

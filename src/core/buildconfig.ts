@@ -111,7 +111,18 @@ export const BuildVolume = z
       secret: z.looseObject({ secretName: z.string().min(1) }).optional(),
       configMap: z.looseObject({ name: z.string().min(1) }).optional(),
     }),
-    mounts: z.array(z.looseObject({ destinationPath: z.string().min(1) })).min(1),
+    mounts: z
+      .array(
+        z.looseObject({
+          destinationPath: z
+            .string()
+            .min(1)
+            .refine((p) => p.startsWith("/") && p !== "/" && !p.split("/").includes("..") && !/[:,\s]/.test(p), {
+              error: (iss) => `${JSON.stringify(iss.input)} must be an absolute path other than "/", without "..", ":", "," or spaces`,
+            }),
+        }),
+      )
+      .min(1),
   })
   .superRefine((v, ctx) => {
     const { type, secret, configMap } = v.source;
@@ -179,6 +190,30 @@ export const DockerStrategy = z.looseObject({
   noCache: z.boolean().optional(),
   pullSecret: LocalObjectReference.optional(),
   volumes: z.array(BuildVolume).optional(),
+  /**
+   * Cascade: the secrets that `RUN --mount=type=secret,id=ID` may read, each
+   * one key of a Secret in the BuildConfig's namespace (`key` may be left out
+   * when the Secret has only one). A Dockerfile sees no other secret.
+   */
+  buildSecrets: z
+    .array(
+      z.looseObject({
+        id: z
+          .string()
+          .min(1)
+          .refine((v) => /^[A-Za-z0-9][-A-Za-z0-9._]*$/.test(v), { error: (iss) => `${JSON.stringify(iss.input)} is not a valid secret id: use letters, digits, '-', '_' and '.'` }),
+        secret: LocalObjectReference,
+        key: z.string().min(1).optional(),
+      }),
+    )
+    .superRefine((list, ctx) => {
+      const seen = new Set<string>();
+      list.forEach((b, i) => {
+        if (seen.has(b.id)) ctx.addIssue({ code: "custom", path: [i, "id"], message: `duplicate secret id ${JSON.stringify(b.id)}` });
+        seen.add(b.id);
+      });
+    })
+    .optional(),
 });
 export type DockerStrategy = z.infer<typeof DockerStrategy>;
 

@@ -1,6 +1,6 @@
 /** Unit tests for Dockerfile stage parsing, global ARG substitution in FROM, and FROM rewriting. */
 import { describe, expect, it } from "vitest";
-import { appendLabels, lastStageIndex, parseDockerfile, rewriteFrom, type Stage } from "./dockerfile.js";
+import { appendLabels, lastStageIndex, parseDockerfile, rewriteFrom, secretMounts, type Stage } from "./dockerfile.js";
 import { ValidationError } from "./errors.js";
 
 /** Joins lines into a Dockerfile with a trailing newline. */
@@ -398,5 +398,32 @@ describe("appendLabels", () => {
 
   it("given no labels, then the text is unchanged", () => {
     expect(appendLabels("FROM a", [])).toBe("FROM a");
+  });
+});
+
+describe("secretMounts", () => {
+  it("lists the secret ids RUN steps mount, with their required flag, once each", () => {
+    const text = [
+      "FROM alpine",
+      "RUN --mount=type=secret,id=npmrc,target=/root/.npmrc npm ci",
+      "RUN --mount=type=cache,target=/var/cache --mount=type=secret,id=token,required=true \\",
+      "    cat /run/secrets/token",
+      "RUN --network=none --mount=type=secret,target=/run/secrets/gpg-key true",
+      "RUN --mount=type=secret,id=npmrc,required echo again",
+      "RUN echo --mount=type=secret,id=notamount",
+    ].join("\n");
+    expect(secretMounts(text)).toEqual([
+      { id: "npmrc", required: true, line: 2 },
+      { id: "token", required: true, line: 3 },
+      { id: "gpg-key", required: false, line: 5 },
+    ]);
+  });
+
+  it("refuses a secret mount with neither id nor target, naming the line", () => {
+    expect(() => secretMounts("FROM a\n\nRUN --mount=type=secret,mode=0400 true")).toThrow(/line 3: RUN --mount=type=secret needs an id/);
+  });
+
+  it("finds none in a Dockerfile without secret mounts", () => {
+    expect(secretMounts("FROM a\nRUN --mount=type=bind,source=.,target=/src make")).toEqual([]);
   });
 });

@@ -560,3 +560,41 @@ export function appendLabels(text: string, labels: readonly (readonly [string, s
   const words = labels.map(([k, v]) => `${quoteWord(k, escape).text}=${quoteWord(v, escape).text}`);
   return `${text.endsWith("\n") || text === "" ? text : `${text}\n`}LABEL ${words.join(" ")}\n`;
 }
+
+/** A `RUN --mount=type=secret` the Dockerfile makes: the id it names, and whether the build needs it. */
+export interface SecretMount {
+  id: string;
+  required: boolean;
+  line: number;
+}
+
+/**
+ * Every `RUN --mount=type=secret,...` in the Dockerfile, in order, one per id.
+ * The id defaults to the basename of `target` (or `dst`), as BuildKit and
+ * buildah do; `required=true` makes a missing secret an error at build time.
+ */
+export function secretMounts(text: string): SecretMount[] {
+  const out: SecretMount[] = [];
+  for (const instruction of scan(text).instructions) {
+    if (instruction.keyword !== "run") continue;
+    for (const w of words(instruction.text).slice(1)) {
+      if (!w.value.startsWith("--")) break;
+      const m = /^--mount=(.*)$/.exec(w.value);
+      if (!m) continue;
+      const opts = new Map<string, string>();
+      for (const part of m[1]!.split(",")) {
+        const eq = part.indexOf("=");
+        opts.set((eq < 0 ? part : part.slice(0, eq)).toLowerCase(), eq < 0 ? "true" : part.slice(eq + 1));
+      }
+      if (opts.get("type") !== "secret") continue;
+      const target = opts.get("target") ?? opts.get("dst") ?? opts.get("destination");
+      const id = opts.get("id") ?? (target ? target.split("/").filter(Boolean).pop() : undefined);
+      if (!id) throw lineError(instruction.line, `RUN --mount=type=secret needs an id (or a target)`);
+      const required = /^(true|1)?$/i.test(opts.get("required") ?? "false") && opts.has("required");
+      const seen = out.find((s) => s.id === id);
+      if (seen) seen.required ||= required;
+      else out.push({ id, required, line: instruction.line });
+    }
+  }
+  return out;
+}

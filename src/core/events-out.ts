@@ -54,6 +54,7 @@ function buildData(b: Build) {
     causes: b.causes,
     inputs: b.inputs,
     ...(b.outputs ? { outputs: b.outputs } : {}),
+    ...(b.imageCheck ? { imageCheck: b.imageCheck } : {}),
     createdAt: b.createdAt,
     ...(b.startedAt ? { startedAt: b.startedAt } : {}),
     ...(b.completedAt ? { completedAt: b.completedAt } : {}),

@@ -111,3 +111,13 @@ export interface RegistryAdmin extends Registry {
   listTags(ref: string): Promise<string[]>;
   deleteManifest(refByDigest: string): Promise<void>;
 }
+
+/**
+ * What pushing by digest needs: blob uploads and manifest puts. A manifest
+ * put under a digest reference moves no tag; under a tag it moves that tag.
+ */
+export interface RegistryWriter extends Registry {
+  blobExists(ref: string, digest: string): Promise<boolean>;
+  putBlob(ref: string, digest: string, data: Uint8Array): Promise<"uploaded" | "exists">;
+  putManifest(ref: string, raw: Uint8Array, mediaType: string): Promise<string>;
+}

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
+import type { SecretStore } from "../ports/secret-store.js";
 import { parseDuration } from "../core/duration.js";
 import { NotFoundError, ValidationError } from "../core/errors.js";
 import type { CachePruneResult } from "./cache-prune.js";
@@ -35,6 +36,8 @@ export interface ApiDeps {
   pruneCaches?: (olderThanMs: number) => Promise<CachePruneResult>;
   /** The cache TTL `cascade up` was given: the default age for a prune. */
   cacheTtl?: string;
+  /** Where webhook `secretReference`s resolve. */
+  secrets?: SecretStore;
 }
 
 type Handler = (deps: ApiDeps, req: HttpRequest, params: string[]) => Promise<HttpResponse>;

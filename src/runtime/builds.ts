@@ -9,7 +9,7 @@ import { dirname } from "node:path";
 import type { Logger } from "pino";
 import { BuilderJob, type BuilderJobInput } from "../builder/job.js";
 import { isTerminal, type Build, type BuildInputs } from "../core/build.js";
-import { allowedScriptsUrlSchemes, type BuildConfig, type ObjectReference } from "../core/buildconfig.js";
+import { allowedScriptsUrlSchemes, type BuildConfig, type BuildVolume, type ObjectReference } from "../core/buildconfig.js";
 import { ConflictError, NotFoundError, ValidationError } from "../core/errors.js";
 import { publishedEvent, transitionEvent, type CascadeEvent } from "../core/events-out.js";
 import { parseImageRef, resolveImageStreamTag } from "../core/image-ref.js";
@@ -17,6 +17,10 @@ import type { BuilderRunner } from "../ports/builder-runner.js";
 import type { Clock } from "../ports/clock.js";
 import type { EventBus } from "../ports/event-bus.js";
 import type { BuildRequest, Delivery, Store } from "../ports/store.js";
+import type { SecretStore } from "../ports/secret-store.js";
+import { makeRedactor } from "../core/redact.js";
+import { secretValues } from "../builder/build-inputs.js";
+import { resolveJobSecrets } from "./job-secrets.js";
 
 export interface RegistryAccess {
   /** Credentials per registry host (`host:port`). */
@@ -48,6 +52,18 @@ export interface BuildsOptions {
    * e.g. `168h`) makes builds ignore cache entries older than that.
    */
   cache?: { enabled?: boolean; ttl?: string };
+  /** Where the Secrets and ConfigMaps that BuildConfigs name come from. */
+  secrets?: SecretStore;
+}
+
+/** OpenShift build volumes as the builder job carries them (names only; the data is filled in just before the run). */
+function jobVolumes(volumes: readonly BuildVolume[] | undefined) {
+  return (volumes ?? []).map((v) => ({
+    name: v.name,
+    kind: v.source.type,
+    source: v.source.type === "Secret" ? v.source.secret!.secretName : v.source.configMap!.name,
+    destinationPaths: v.mounts.map((m) => m.destinationPath),
+  }));
 }
 
 /** The namespace's layer cache repository, in the registry of the build's output. */
@@ -56,6 +72,44 @@ export function cacheRepository(outputRegistry: string, namespace: string): stri
 }
 
 const ONE_WEEK = 7 * 24 * 3600;
+
+/** Where secrets come from when none is configured: nowhere, so a BuildConfig that names one fails with MissingSecret. */
+const NO_SECRETS: SecretStore = {
+  get: async () => undefined,
+  list: async () => [],
+  put: async () => {
+    throw new ValidationError("no secret store is configured");
+  },
+  delete: async () => false,
+};
+
+/**
+ * OpenShift's `BUILD` variable for Custom builders: the Build object as the
+ * API server would show it, with the BuildConfig's source, strategy and
+ * output (secret references by name only, never their values).
+ */
+export function openShiftBuild(build: Build, config: BuildConfig) {
+  return {
+    kind: "Build",
+    apiVersion: "build.openshift.io/v1",
+    metadata: {
+      name: build.id,
+      namespace: build.namespace,
+      labels: { buildconfig: build.buildConfig, "openshift.io/build-config.name": build.buildConfig },
+      annotations: { "openshift.io/build-config.name": build.buildConfig, "openshift.io/build.number": String(build.number) },
+      creationTimestamp: build.createdAt,
+    },
+    spec: {
+      serviceAccount: "builder",
+      source: config.spec.source ?? {},
+      ...(build.inputs.source?.commit ? { revision: { type: "Git", git: { commit: build.inputs.source.commit } } } : {}),
+      strategy: config.spec.strategy,
+      output: config.spec.output ?? {},
+      triggeredBy: build.causes.map((c) => ({ message: c.message })),
+    },
+    status: { phase: "Running", config: { kind: "BuildConfig", namespace: build.namespace, name: build.buildConfig } },
+  };
+}
 
 export class Builds {
   private readonly active = new Map<string, AbortController>();
@@ -243,6 +297,8 @@ export class Builds {
         buildArgs: (docker?.buildArgs ?? []).map((a) => ({ name: a.name, value: a.value ?? "" })),
         env: envOf(docker?.env),
         noCache: docker?.noCache ?? false,
+        volumes: jobVolumes(docker?.volumes),
+        buildSecrets: (docker?.buildSecrets ?? []).map((b) => ({ id: b.id, secret: b.secret.name, ...(b.key ? { key: b.key } : {}) })),
       };
     } else if (strategyType === "Source" && source) {
       jobStrategy = {
@@ -254,9 +310,22 @@ export class Builds {
         ...(source.incremental && previousImage ? { previousImage } : {}),
         allowedScriptsUrlSchemes: allowedScriptsUrlSchemes(config),
         noCache: false,
+        volumes: jobVolumes(source.volumes),
+      };
+    } else if (strategyType === "Custom" && strategy?.customStrategy) {
+      const custom = strategy.customStrategy;
+      if (custom.exposeDockerSocket === true) throw new ValidationError(`${what}: spec.strategy.customStrategy.exposeDockerSocket is always refused`);
+      const pushSecret = config.spec.output?.pushSecret?.name;
+      jobStrategy = {
+        type: "Custom",
+        from: this.resolveRef(custom.from, build.namespace),
+        env: envOf(custom.env),
+        secrets: (custom.secrets ?? []).map((m) => ({ secret: m.secretSource.name, mountPath: m.mountPath })),
+        ...(pushSecret ? { pushSecret: { name: pushSecret } } : {}),
+        buildJson: JSON.stringify(openShiftBuild(build, config)),
       };
     } else {
-      throw new ValidationError(`${what}: spec.strategy.type ${strategyType ?? "(none)"} is not supported by this builder yet`);
+      throw new ValidationError(`${what}: spec.strategy.type ${strategyType ?? "(none)"} is not supported`);
     }
     return BuilderJob.parse({
       buildName: build.id,
@@ -268,8 +337,10 @@ export class Builds {
         ...(src.commit ? { commit: src.commit } : {}),
         ...(config.spec.source?.contextDir ? { contextDir: config.spec.source.contextDir } : {}),
         ...(config.spec.source?.dockerfile !== undefined ? { dockerfile: config.spec.source.dockerfile } : {}),
+        ...(config.spec.source?.sourceSecret ? { secret: { name: config.spec.source.sourceSecret.name } } : {}),
       },
       strategy: jobStrategy,
+      imagePolicy: config.spec.imagePolicy ?? "Warn",
       ...(cacheOn
         ? { cache: { repository: cacheRepository(ref.registry, build.namespace), ...(this.o.cache?.ttl ? { ttl: this.o.cache.ttl } : {}) } }
         : {}),
@@ -334,10 +405,13 @@ export class Builds {
         mkdirSync(dirname(build.logPath), { recursive: true });
         logStream = createWriteStream(build.logPath, { flags: "a" });
       }
-      const write = (s: string) => logStream?.write(s);
+      // The builder already redacts its lines; this also covers what the runtime writes itself.
+      let redact = (t: string) => t;
+      const write = (s: string) => logStream?.write(redact(s));
       let inputs: BuildInputs = build.inputs;
       let outputs: Build["outputs"];
       let cache: Build["cache"];
+      let imageCheck: Build["imageCheck"];
       let failure: { reason: string; message: string } | undefined;
       let job: BuilderJob | undefined;
       try {
@@ -346,6 +420,15 @@ export class Builds {
         job = this.jobFor(build, stored.config, incremental ? await this.previousImage(build.namespace, build.buildConfig) : undefined);
       } catch (e) {
         failure = { reason: "InvalidBuildConfig", message: (e as Error).message };
+      }
+      if (job) {
+        try {
+          job = this.o.secrets ? await resolveJobSecrets(job, this.o.secrets) : await resolveJobSecrets(job, NO_SECRETS);
+          redact = makeRedactor(secretValues(job));
+        } catch (e) {
+          job = undefined;
+          failure = { reason: (e as { code?: string }).code === "MissingSecret" ? "MissingSecret" : "BuilderError", message: (e as Error).message };
+        }
       }
       const deadline = (stored?.config.spec.completionDeadlineSeconds ?? this.o.defaultDeadlineSeconds ?? ONE_WEEK) * 1000;
       let timedOut = false;
@@ -376,6 +459,9 @@ export class Builds {
                 case "cache":
                   cache = { repository: r.repository, steps: r.steps };
                   break;
+                case "imageCheck":
+                  imageCheck = r.check;
+                  break;
                 case "failed":
                   failure = { reason: r.reason, message: r.message };
                   break;
@@ -395,7 +481,8 @@ export class Builds {
       } else if (timedOut) {
         patch = { phase: "Failed", reason: "DeadlineExceeded", message: `The build ran longer than ${deadline / 1000}s` };
       } else if (failure) {
-        patch = { phase: failure.reason === "BuilderError" ? "Error" : "Failed", reason: failure.reason, message: failure.message };
+        // An image pushed by digest but refused by the image policy keeps its outputs (no tags), to be inspected.
+        patch = { phase: failure.reason === "BuilderError" ? "Error" : "Failed", reason: failure.reason, message: redact(failure.message), ...(outputs ? { outputs } : {}) };
       } else if (outcome && outcome.exitCode === 0 && outputs) {
         patch = { phase: "Complete", outputs };
       } else {
@@ -406,7 +493,7 @@ export class Builds {
         };
       }
       if (patch.phase !== "Complete") write(`\n${patch.reason}: ${patch.message}\n`);
-      build = await store.updateBuild(claimed.namespace, claimed.id, { ...patch, inputs, ...(cache ? { cache } : {}), completedAt, durationMs });
+      build = await store.updateBuild(claimed.namespace, claimed.id, { ...patch, inputs, ...(cache ? { cache } : {}), ...(imageCheck ? { imageCheck } : {}), completedAt, durationMs });
       log.info({ build: key, phase: build.phase, reason: build.reason, digest: build.outputs?.digest, durationMs }, "build finished");
       await this.emit(build);
       await this.followUp(build);

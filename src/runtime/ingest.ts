@@ -7,6 +7,7 @@ import { parse as parseYaml } from "yaml";
 import type { BuildCause } from "../core/build.js";
 import type { BuildConfig } from "../core/buildconfig.js";
 import { gitTriggerSecrets } from "../core/buildconfig.js";
+import type { SecretStore } from "../ports/secret-store.js";
 import { CascadeError, ValidationError } from "../core/errors.js";
 import type { GitRefEvent } from "../core/events-in.js";
 import { matchGitEvent } from "../core/match.js";
@@ -32,6 +33,8 @@ export interface IngestDeps {
   sourceChanges?: SourceChanges;
   clock: Clock;
   log: Logger;
+  /** Where webhook triggers' `secretReference`s resolve (key `WebHookSecretKey`, as in OpenShift). */
+  secrets?: SecretStore;
 }
 
 const unauthorized = (message: string): HttpResponse => json(401, { error: "Unauthorized", message });
@@ -107,7 +110,7 @@ export async function ingestGitDelivery(deps: IngestDeps, d: GitDelivery): Promi
   if (d.only) {
     // OpenShift checks the secret in the URL before anything else, and answers every failure alike.
     const target = configs[0];
-    if (!target || !triggerSecrets(target, d.triggerProvider).some((s) => constantTimeEqual(s, d.only!.secret))) {
+    if (!target || !(await triggerSecrets(target, d.triggerProvider, deps.secrets)).some((s) => constantTimeEqual(s, d.only!.secret))) {
       return unauthorized(`webhook secret not accepted for buildconfig ${d.only.namespace}/${d.only.name}`);
     }
   }
@@ -124,7 +127,8 @@ export async function ingestGitDelivery(deps: IngestDeps, d: GitDelivery): Promi
     if (match.candidates.length === 0) continue;
     anyCandidate = true;
     // A BuildConfig takes the event only when the request authenticates with its own trigger secret.
-    const verified = new Set(match.candidates.filter((c) => triggerSecrets(c, d.triggerProvider).some((s) => d.verify(s))));
+    const verified = new Set<BuildConfig>();
+    for (const c of match.candidates) if ((await triggerSecrets(c, d.triggerProvider, deps.secrets)).some((s) => d.verify(s))) verified.add(c);
     if (verified.size === 0) continue;
     anyVerified = true;
     const now = deps.clock.now().toISOString();
@@ -284,9 +288,26 @@ export async function handleGitea(deps: IngestDeps, req: HttpRequest): Promise<H
   });
 }
 
-/** Inline trigger secrets; `secretReference` resolves through the secret store. */
-export function triggerSecrets(config: BuildConfig, provider: "github" | "gitlab" | "bitbucket" | "generic"): string[] {
-  return gitTriggerSecrets(config, provider).flatMap((t) => (t.secret ? [t.secret] : []));
+/** The key of a webhook secret in the Secret a trigger's `secretReference` names (OpenShift's). */
+export const WEBHOOK_SECRET_KEY = "WebHookSecretKey";
+
+/**
+ * The secrets a provider's triggers accept: inline ones, and those their
+ * `secretReference` names (key `WebHookSecretKey` of a Secret in the
+ * BuildConfig's namespace). A reference to a missing Secret or key accepts
+ * nothing, and is logged by the caller's 401.
+ */
+export async function triggerSecrets(config: BuildConfig, provider: "github" | "gitlab" | "bitbucket" | "generic", secrets?: SecretStore): Promise<string[]> {
+  const out: string[] = [];
+  for (const t of gitTriggerSecrets(config, provider)) {
+    if (t.secret) out.push(t.secret);
+    if (t.secretReference && secrets) {
+      const found = await secrets.get({ kind: "Secret", namespace: ns(config), name: t.secretReference.name }).catch(() => undefined);
+      const value = found?.data[WEBHOOK_SECRET_KEY]?.toString("utf8");
+      if (value) out.push(value);
+    }
+  }
+  return out;
 }
 
 const ns = (c: BuildConfig) => c.metadata.namespace ?? "default";
@@ -307,7 +328,7 @@ export async function handleGeneric(deps: IngestDeps, req: HttpRequest, namespac
   const stored = await deps.store.getBuildConfig(namespace, name);
   const presented = pathSecret ?? presentedSecret(req);
   // Same answer whether the BuildConfig is missing or the secret is wrong, as OpenShift does.
-  const secrets = stored ? triggerSecrets(stored.config, "generic") : [];
+  const secrets = stored ? await triggerSecrets(stored.config, "generic", deps.secrets) : [];
   if (!stored || !presented || !secrets.some((s) => constantTimeEqual(s, presented))) {
     return unauthorized(`webhook secret not accepted for buildconfig ${namespace}/${name}`);
   }

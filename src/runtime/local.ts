@@ -14,6 +14,7 @@ import { BuildahRunner } from "../adapters/local/buildah-runner.js";
 import { createHttpServer, listen } from "../adapters/local/http-server.js";
 import { startRegistry, type RunningRegistry } from "../adapters/local/registry-process.js";
 import { SqliteStore } from "../adapters/local/sqlite-store.js";
+import { FileSecretStore } from "../adapters/local/file-secret-store.js";
 import { GitChanges } from "../adapters/local/git-changes.js";
 import { createDistributionClient, DistributionClient } from "../adapters/registry/distribution-client.js";
 import { pruneCaches } from "./cache-prune.js";
@@ -52,6 +53,8 @@ export interface LocalCascade {
   server: Server;
   planning: Planning;
   poller: BasePoller;
+  /** Secrets and ConfigMaps under CASCADE_HOME/secrets (what `cascade secret` writes). */
+  secrets: FileSecretStore;
   log: Logger;
   stop(): Promise<void>;
 }
@@ -77,6 +80,7 @@ export async function startLocal(o: LocalOptions): Promise<LocalCascade> {
   const clock = o.clock ?? systemClock;
   const identity = ensureBuilderIdentity();
   const store = SqliteStore.open(home);
+  const secrets = new FileSecretStore(home);
   let registry: RunningRegistry | undefined;
   let server: Server | undefined;
   try {
@@ -87,6 +91,7 @@ export async function startLocal(o: LocalOptions): Promise<LocalCascade> {
       clock,
       log,
       registryToken: randomBytes(24).toString("hex"),
+      secrets,
       builds: undefined as unknown as Builds,
       planning: undefined as unknown as Planning,
     };
@@ -121,6 +126,7 @@ export async function startLocal(o: LocalOptions): Promise<LocalCascade> {
       },
       maxActive: o.maxActive ?? Number(process.env.CASCADE_MAX_BUILDS ?? 2),
       ...(o.cache ? { cache: o.cache } : {}),
+      secrets,
     });
     const planning = new Planning({ store, builds, clock, log });
     builds.onFinished = (b) => planning.afterBuild(b);
@@ -162,6 +168,7 @@ export async function startLocal(o: LocalOptions): Promise<LocalCascade> {
       server: server!,
       planning,
       poller,
+      secrets,
       log,
       async stop() {
         const srv = server!;

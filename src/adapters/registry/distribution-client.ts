@@ -1,7 +1,11 @@
 /**
- * Registry adapter over the Distribution v2 / OCI distribution HTTP API: the
- * read half only (HEAD and GET of manifests, GET of config blobs), with the
- * registry token flow (Basic, or Bearer from a token realm).
+ * Registry adapter over the Distribution v2 / OCI distribution HTTP API:
+ * HEAD and GET of manifests and config blobs, tags and deletes for pruning,
+ * and the writes a push by digest needs (blob uploads in one request each,
+ * manifests by digest or tag), with the registry token flow (Basic, or
+ * Bearer from a token realm). Blobs are uploaded from memory, in one PUT:
+ * simple and retry-safe, and enough for the images Cascade pushes itself
+ * (Custom-strategy layouts, and Enforce-mode builds); buildah pushes the rest.
  *
  * Hand-written on purpose: no well-kept npm library does a small Distribution
  * v2 HEAD/GET client with bearer and basic auth without pulling in a large
@@ -23,6 +27,8 @@ import type {
   Manifest,
   Platform,
   Registry,
+  RegistryAdmin,
+  RegistryWriter,
   RegistryCredentials,
 } from "../../ports/registry.js";
 
@@ -202,7 +208,7 @@ interface CachedToken {
 
 type Auth = { kind: "basic"; header: string } | { kind: "bearer"; header: string } | undefined;
 
-export class DistributionClient implements Registry {
+export class DistributionClient implements RegistryAdmin, RegistryWriter {
   readonly #credentialsFor: CredentialsLookup;
   readonly #insecureHosts: ReadonlySet<string>;
   readonly #timeoutMs: number;
@@ -382,18 +388,76 @@ export class DistributionClient implements Registry {
     await this.#request(target, "DELETE", `manifests/${target.parsed.digest}`, MANIFEST_ACCEPT, "manifest");
   }
 
-  async #request(target: Target, method: "GET" | "HEAD" | "DELETE", path: string, accept: string, what: string): Promise<Response> {
-    const url = target.baseUrl + path;
-    const scope = `repository:${target.repository}:${method === "DELETE" ? "delete" : "pull"}`;
+  // ---------------------------------------------------------------- writes (push by digest, then tag)
+
+  /** Whether the reference's repository holds a blob (`HEAD /v2/<name>/blobs/<digest>`). */
+  async blobExists(ref: string, digest: string): Promise<boolean> {
+    const target = this.#target(ref);
+    try {
+      await this.#request(target, "HEAD", `blobs/${digest}`, "*/*", `blob ${digest}`);
+      return true;
+    } catch (err) {
+      if (err instanceof RegistryError && err.status === 404) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Upload one blob in a single request (`POST .../blobs/uploads/`, then `PUT
+   * <location>?digest=`), unless the repository has it already. The bytes are
+   * checked against the digest first, so a wrong layout fails here, named.
+   */
+  async putBlob(ref: string, digest: string, data: Uint8Array): Promise<"uploaded" | "exists"> {
+    const target = this.#target(ref);
+    verifyDigest(ref, `blob ${digest}`, data, digest);
+    if (await this.blobExists(ref, digest)) return "exists";
+    const started = await this.#request(target, "POST", "blobs/uploads/", "*/*", "blob upload");
+    const location = started.headers.get("location");
+    await discard(started);
+    if (!location) throw new RegistryError(`registry ${target.registry} started an upload to ${target.repository} without a Location`);
+    const url = new URL(location, target.baseUrl);
+    url.searchParams.set("digest", digest);
+    const done = await this.#request(target, "PUT", url.toString(), "*/*", `blob ${digest}`, { data, contentType: "application/octet-stream" });
+    await discard(done);
+    return "uploaded";
+  }
+
+  /**
+   * Store a manifest under the reference's tag, or under its digest when the
+   * reference has one (a push by digest, which moves no tag). Returns the
+   * digest of the bytes, checked against what the registry reports.
+   */
+  async putManifest(ref: string, raw: Uint8Array, mediaType: string): Promise<string> {
+    const target = this.#target(ref);
+    const digest = verifyDigest(ref, "manifest", raw, target.parsed.digest);
+    const res = await this.#request(target, "PUT", `manifests/${target.reference}`, "*/*", "manifest", { data: raw, contentType: mediaType });
+    const reported = res.headers.get("docker-content-digest");
+    await discard(res);
+    if (reported && reported !== digest) throw new RegistryError(`registry ${target.registry} stored the manifest for ${ref} as ${reported}, not ${digest}`);
+    return digest;
+  }
+
+  async #request(
+    target: Target,
+    method: "GET" | "HEAD" | "DELETE" | "PUT" | "POST",
+    path: string,
+    accept: string,
+    what: string,
+    body?: { data: Uint8Array; contentType: string },
+  ): Promise<Response> {
+    // Upload locations come back absolute, or absolute-path relative to the registry.
+    const url = /^https?:\/\//.test(path) ? path : path.startsWith("/") ? new URL(path, target.baseUrl).toString() : target.baseUrl + path;
+    const action = method === "DELETE" ? "delete" : method === "PUT" || method === "POST" ? "pull,push" : "pull";
+    const scope = `repository:${target.repository}:${action}`;
     const tokenKey = `${new URL(url).host}|${scope}`;
     let auth = await this.#cachedAuth(target, tokenKey);
-    let res = await this.#send(target, url, method, accept, auth);
+    let res = await this.#send(target, url, method, accept, auth, body);
     // A 401 to a Basic login we already sent means wrong credentials: no retry.
     if (res.status === 401 && auth?.kind !== "basic") {
       await discard(res);
       if (auth?.kind === "bearer") this.#tokens.delete(tokenKey); // revoked or expired early
       auth = await this.#answerChallenge(target, res.headers.get("www-authenticate"), scope, tokenKey);
-      res = await this.#send(target, url, method, accept, auth);
+      res = await this.#send(target, url, method, accept, auth, body);
     }
     if (res.ok) return res;
     throw await this.#httpError(target, res, what);
@@ -500,10 +564,12 @@ export class DistributionClient implements Registry {
     return { value, expiresAt: this.#now() + (seconds - margin) * 1000 };
   }
 
-  async #send(target: Target, url: string, method: string, accept: string, auth: Auth): Promise<Response> {
+  async #send(target: Target, url: string, method: string, accept: string, auth: Auth, body?: { data: Uint8Array; contentType: string }): Promise<Response> {
     const headers: Record<string, string> = { accept, "user-agent": this.#userAgent };
     if (auth !== undefined) headers["authorization"] = auth.header;
-    return this.#fetchOrThrow(target, url, { method, headers }, `registry ${target.registry}`);
+    if (body !== undefined) headers["content-type"] = body.contentType;
+    const init: RequestInit = { method, headers, ...(body !== undefined ? { body: body.data } : method === "POST" || method === "PUT" ? { body: new Uint8Array() } : {}) };
+    return this.#fetchOrThrow(target, url, init, `registry ${target.registry}`);
   }
 
   async #fetchOrThrow(target: Target, url: string, init: RequestInit, who: string): Promise<Response> {

@@ -25,13 +25,12 @@ import { RunTaskCommand, StopTaskCommand, type ECSClient, type RunTaskCommandInp
 import type { Build } from "../../core/build.js";
 import type { BuildConfig } from "../../core/buildconfig.js";
 import { CascadeError, ValidationError } from "../../core/errors.js";
+import type { RemoteBuilder } from "../../ports/remote-builds.js";
 import { translateAwsError } from "./sdk-errors.js";
 
-/** The container variables the builder entry reads (infra/builder/Containerfile). */
-export const BUILD_ENV = "CASCADE_BUILD";
-export const DEADLINE_ENV = "CASCADE_DEADLINE_SECONDS";
-/** `startedBy` of every builder task: what tells Cascade's tasks from others on the same cluster. */
-export const STARTED_BY = "cascade";
+import { BUILD_ENV, DEADLINE_ENV, STARTED_BY } from "./builder-env.js";
+
+export { BUILD_ENV, DEADLINE_ENV, STARTED_BY };
 
 export interface EcsRunnerOptions {
   /** Only `send` is used; tests give a fake that records commands. */
@@ -47,16 +46,18 @@ export interface EcsRunnerOptions {
   capacityProvider?: "FARGATE" | "FARGATE_SPOT";
 }
 
-/** Fargate's valid task sizes: CPU units and the memory (MiB) each allows. */
-const FARGATE_SIZES: [number, number, number][] = [
-  // cpu, min memory, max memory
-  [256, 512, 2048],
-  [512, 1024, 4096],
-  [1024, 2048, 8192],
-  [2048, 4096, 16384],
-  [4096, 8192, 30720],
-  [8192, 16384, 61440],
-  [16384, 32768, 122880],
+/**
+ * Fargate's valid task sizes: CPU units, the memory (MiB) each allows, and the
+ * step between allowed memory values (256 CPU units take 512, 1024 or 2048).
+ */
+const FARGATE_SIZES: [cpu: number, min: number, max: number, step: number][] = [
+  [256, 512, 2048, 512],
+  [512, 1024, 4096, 1024],
+  [1024, 2048, 8192, 1024],
+  [2048, 4096, 16384, 1024],
+  [4096, 8192, 30720, 1024],
+  [8192, 16384, 61440, 4096],
+  [16384, 32768, 122880, 8192],
 ];
 
 /** Kubernetes-style quantities (`500m`, `2`, `4Gi`, `512Mi`) to CPU units and MiB. */
@@ -64,7 +65,8 @@ function cpuUnits(q: string | number, field: string): number {
   const s = String(q);
   const m = /^(\d+(?:\.\d+)?)(m?)$/.exec(s);
   if (!m) throw new ValidationError(`${field} "${s}": expected a CPU quantity such as 1, 0.5 or 500m`);
-  return Math.round(m[2] ? Number(m[1]) : Number(m[1]) * 1024);
+  // 1 vCPU = 1024 CPU units; `m` is a thousandth of a vCPU.
+  return Math.ceil(m[2] ? (Number(m[1]) / 1000) * 1024 : Number(m[1]) * 1024);
 }
 function memoryMiB(q: string | number, field: string): number {
   const s = String(q);
@@ -87,9 +89,9 @@ export function fargateSize(config: BuildConfig): { cpu: number; memory: number 
   if (cpuQ === undefined && memQ === undefined) return undefined;
   const cpu = cpuQ === undefined ? 0 : cpuUnits(cpuQ, "spec.resources cpu");
   const memory = memQ === undefined ? 0 : memoryMiB(memQ, "spec.resources memory");
-  for (const [c, min, max] of FARGATE_SIZES) {
+  for (const [c, min, max, step] of FARGATE_SIZES) {
     if (c < cpu || max < memory) continue;
-    return { cpu: c, memory: Math.max(min, Math.ceil(memory / 1024) * 1024) };
+    return { cpu: c, memory: Math.max(min, Math.ceil(memory / step) * step) };
   }
   throw new ValidationError(`spec.resources (cpu ${cpuQ ?? "-"}, memory ${memQ ?? "-"}) is larger than any Fargate task`);
 }
@@ -99,7 +101,7 @@ export function isCapacityFailure(reason: string): boolean {
   return /capacity|RESOURCE:|AGENT|throttl|rate exceeded|try again/i.test(reason);
 }
 
-export class EcsRunner {
+export class EcsRunner implements RemoteBuilder {
   constructor(private readonly o: EcsRunnerOptions) {}
 
   /** RunTask's idempotency token for a build: one task per build, however often the launch is retried. */

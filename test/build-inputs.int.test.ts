@@ -5,13 +5,16 @@
  * secret by writing the secret's hash into the image; then every pushed blob
  * (the image's and the layer cache's), every file under CASCADE_HOME (the
  * SQLite store, the logs), the build record and every CloudEvent are searched
- * for the secret bytes.
+ * for the secret bytes. A private repository behind HTTP basic auth (git's
+ * own http-backend on loopback) builds with `spec.source.sourceSecret`, and
+ * fails with `FetchSourceFailed` and a clear reason without it.
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { commitFiles, push } from "../src/adapters/local/git-repo.js";
+import { cloneRepo, commitFiles, initBareRepo, push } from "../src/adapters/local/git-repo.js";
+import { startGitHttpServer, type GitHttpServer } from "./support/git-http-server.js";
 import { runImage } from "../src/adapters/local/run-image.js";
 import type { Build } from "../src/core/build.js";
 import { REDACTED } from "../src/core/redact.js";
@@ -145,5 +148,76 @@ describe("secrets and config maps in builds", () => {
     expect(b.phase).toBe("Failed");
     expect(b.reason).toBe("InvalidDockerfile");
     expect(b.message).toContain(`mounts secret id "npm", which spec.strategy.dockerStrategy.buildSecrets does not provide`);
+  });
+});
+
+describe("private sources", () => {
+  const GIT_PASSWORD = "git-password-71c0d9e2aa";
+  let stack: Stack;
+  let git: GitHttpServer;
+  let uri: string;
+  let commit: string;
+
+  beforeAll(async () => {
+    stack = await startStack();
+    const base = await buildBaseImage(stack);
+    const root = join(stack.gitRoot, "private");
+    const bare = initBareRepo(join(root, "app.git"));
+    const work = cloneRepo(bare, join(stack.gitRoot, "work", "private-app"));
+    commit = commitFiles(work, { Dockerfile: `FROM ${base}\nRUN echo private > /private\n` }, "private app");
+    await push(work);
+    git = await startGitHttpServer({ root, username: "builder-bot", password: GIT_PASSWORD });
+    uri = `${git.url}/app.git`;
+    const now = new Date().toISOString();
+    await stack.app.secrets.put({ kind: "Secret", namespace: NS, name: "git-creds", type: "kubernetes.io/basic-auth", data: { username: Buffer.from("builder-bot"), password: Buffer.from(GIT_PASSWORD) } }, now);
+    await stack.app.secrets.put({ kind: "Secret", namespace: NS, name: "git-wrong", type: "kubernetes.io/basic-auth", data: { username: Buffer.from("builder-bot"), password: Buffer.from("not-the-password") } }, now);
+  }, 240_000);
+  afterAll(async () => {
+    await git?.close();
+    await stack?.close();
+  });
+
+  const config = (name: string, sourceSecret?: string) => ({
+    apiVersion: "build.openshift.io/v1",
+    kind: "BuildConfig",
+    metadata: { name, namespace: NS },
+    spec: {
+      source: { git: { uri, ref: "main" }, ...(sourceSecret ? { sourceSecret: { name: sourceSecret } } : {}) },
+      strategy: { type: "Docker", dockerStrategy: {} },
+      output: { to: { kind: "DockerImage", name: `${stack.registry}/${NS}/${name}:latest` } },
+    },
+  });
+  const run = async (name: string) => stack.waitForBuild(NS, (await stack.app.planning.startBuild(NS, name)).id, 180_000);
+
+  it("clones with the sourceSecret's credentials, and keeps them out of the log, the record and CASCADE_HOME", async () => {
+    await stack.apply([config("private", "git-creds")]);
+    const b = await run("private");
+    const log = readFileSync(b.logPath!, "utf8");
+    expect(b.phase, `${b.message}\n${log}`).toBe("Complete");
+    expect(b.inputs.source?.commit).toBe(commit);
+    expect(log).toContain("Source credentials from secret git-creds");
+    expect(git.refused).toBeGreaterThan(0); // git asked without credentials first, as it always does
+    expect(log).not.toContain(GIT_PASSWORD);
+    expect(JSON.stringify(await stack.app.store.getBuild(NS, b.id))).not.toContain(GIT_PASSWORD);
+    expect(filesContaining(stack.app.home, Buffer.from(GIT_PASSWORD))).toEqual([]);
+    const blobs = await imageBlobs({ registry: stack.registry, credentials: stack.app.registry.credentials }, `${NS}/private`, b.outputs!.digest);
+    expect(blobs.filter((x) => x.bytes.includes(Buffer.from(GIT_PASSWORD)))).toEqual([]);
+  });
+
+  it("fails with FetchSourceFailed, saying credentials are needed, without a sourceSecret", async () => {
+    await stack.apply([config("anonymous")]);
+    const b = await run("anonymous");
+    expect(b.phase).toBe("Failed");
+    expect(b.reason).toBe("FetchSourceFailed");
+    expect(b.message).toContain(`cannot fetch main from ${uri}`);
+    expect(b.message).toContain("the repository needs credentials: set spec.source.sourceSecret");
+  });
+
+  it("fails with FetchSourceFailed, naming the secret, when its credentials are refused", async () => {
+    await stack.apply([config("wrong", "git-wrong")]);
+    const b = await run("wrong");
+    expect(b.phase).toBe("Failed");
+    expect(b.reason).toBe("FetchSourceFailed");
+    expect(b.message).toContain("the credentials in secret git-wrong were refused");
   });
 });

@@ -363,8 +363,16 @@ export async function handleGeneric(deps: IngestDeps, req: HttpRequest, namespac
     delivery ? { delivery } : {},
   );
   return json(res.duplicate ? 200 : 202, {
-    message: res.duplicate ? "duplicate delivery: nothing new queued" : `${res.builds.length} build(s) queued`,
+    message: res.duplicate
+      ? "duplicate delivery: nothing new queued"
+      : res.builds.length === 0 && res.coalesced.length > 0
+        ? `0 build(s) queued: joined queued build ${res.coalesced.map((c) => c.build).join(", ")}`
+        : res.builds.length === 0 && res.skipped.length > 0
+          ? `0 build(s) queued: ${res.skipped.map((x) => x.reason).join("; ")}`
+          : `${res.builds.length} build(s) queued`,
     builds: buildsSummary(res.builds),
+    ...(res.coalesced.length ? { coalesced: res.coalesced } : {}),
+    ...(res.skipped.length ? { skipped: res.skipped } : {}),
   });
 }
 

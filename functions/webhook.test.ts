@@ -86,14 +86,32 @@ describe("webhook Lambda", () => {
     expect(JSON.parse(res.body).message).toMatch(message);
   });
 
-  it("serves the read routes too", async () => {
+  it("serves the provider hooks only: the other routes are the api function's", async () => {
     const e = structuredClone(sample);
     e.rawPath = "/buildconfigs";
     e.requestContext.http.method = "GET";
     delete e.body;
     const res = await handler(e);
-    expect(res.statusCode).toBe(200);
-    expect(JSON.parse(res.body).buildconfigs.map((b: any) => b.config.metadata.name)).toEqual(["hello"]);
+    expect(res.statusCode).toBe(404);
+    expect(JSON.parse(res.body).message).toBe("no webhook route for GET /buildconfigs");
+    e.rawPath = "/hooks/registry";
+    e.requestContext.http.method = "POST";
+    expect((await handler(e)).statusCode).toBe(404);
+  });
+
+  it("dispatches the builds a delivery queued, and answers even when the dispatch fails", async () => {
+    let dispatched = 0;
+    const body = JSON.stringify(pushExample);
+    const signed = (id: string) =>
+      event(body, { "x-github-event": "push", "x-github-delivery": id, "x-hub-signature-256": `sha256=${hmacSha256Hex("lambda-secret", body)}` });
+    const withDispatch = createWebhookHandler(deps, { dispatch: async () => void dispatched++ });
+    expect((await withDispatch(signed("d-3"))).statusCode).toBe(202);
+    expect(dispatched).toBe(1);
+    const failing = createWebhookHandler(deps, { dispatch: () => Promise.reject(new Error("queue down")) });
+    expect((await failing(signed("d-3"))).statusCode).toBe(200); // the redelivery: nothing new
+    const wrong = event(body, { "x-github-event": "push", "x-github-delivery": "d-4", "x-hub-signature-256": "sha256=00" });
+    expect((await withDispatch(wrong)).statusCode).toBe(401);
+    expect(dispatched).toBe(1);
   });
 
   it("takes OpenShift's generic webhook as YAML, and refuses a wrong secret", async () => {

@@ -72,3 +72,13 @@ export function fakeSqs() {
     messages: () => client.inputs("SendMessageBatchCommand").flatMap((i) => i.Entries.map((e: any) => JSON.parse(e.MessageBody))) as any[],
   };
 }
+
+/** The error a promise rejects with; fails the test when it resolves. */
+export async function rejection<E = Error>(p: Promise<unknown>): Promise<E> {
+  try {
+    await p;
+  } catch (e) {
+    return e as E;
+  }
+  throw new Error("expected the promise to reject, and it resolved");
+}

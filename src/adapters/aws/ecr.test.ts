@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { RegistryError } from "../../core/errors.js";
 import type { Registry } from "../../ports/registry.js";
-import { fakeClient, sdkError } from "../../../test/support/aws-fakes.js";
+import { fakeClient, rejection, sdkError } from "../../../test/support/aws-fakes.js";
 import { EcrAuth, ecrHost, EcrRegistry, parseEcrHost } from "./ecr.js";
 
 const HOST = ecrHost("012345678910", "us-east-1", "example.test");
@@ -48,7 +48,7 @@ describe("EcrAuth", () => {
 
   it("fails with a RegistryError that says whether to retry", async () => {
     const throttled = new EcrAuth({ client: fakeClient({ GetAuthorizationTokenCommand: () => { throw sdkError("ThrottlingException", "Rate exceeded"); } }) });
-    const e = await throttled.credentials().catch((x: unknown) => x as RegistryError);
+    const e = await rejection<RegistryError>(throttled.credentials());
     expect(e).toBeInstanceOf(RegistryError);
     expect(e.temporary).toBe(true);
     expect(e.message).toBe("ECR GetAuthorizationToken: ThrottlingException: Rate exceeded");
@@ -101,11 +101,11 @@ describe("EcrRegistry", () => {
       },
     });
     const reg = new EcrRegistry({ client: ecr, fallback });
-    const nf = await reg.resolveDigest(`${HOST}/team/base:nope`).catch((e: unknown) => e as RegistryError);
+    const nf = await rejection<RegistryError>(reg.resolveDigest(`${HOST}/team/base:nope`));
     expect([nf.status, nf.temporary]).toEqual([404, false]);
     expect(nf.message).toMatch(/^ECR DescribeImages for ".*team\/base:nope": ImageNotFoundException/);
     expect(await reg.manifestExists(`${HOST}/gone:latest`)).toBe(false);
-    const t = await reg.resolveDigest(`${HOST}/team/base:1`).catch((e: unknown) => e as RegistryError);
+    const t = await rejection<RegistryError>(reg.resolveDigest(`${HOST}/team/base:1`));
     expect(t.temporary).toBe(true);
   });
 
@@ -126,7 +126,7 @@ describe("EcrRegistry", () => {
     const m = await reg.getManifest(`${HOST}/team/base:1.2`);
     expect(m).toMatchObject({ kind: "image", digest: DIGEST, config: manifest.config, layers: manifest.layers });
     expect(ecr.inputs("BatchGetImageCommand")[0].acceptedMediaTypes).toContain("application/vnd.oci.image.index.v1+json");
-    const e = await reg.getManifest(`${HOST}/team/base:9`).catch((x: unknown) => x as RegistryError);
+    const e = await rejection<RegistryError>(reg.getManifest(`${HOST}/team/base:9`));
     expect([e.status, e.message]).toEqual([404, expect.stringContaining("ImageNotFound: Requested image not found")]);
   });
 });

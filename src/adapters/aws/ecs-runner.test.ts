@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import type { Build } from "../../core/build.js";
 import { checkBuildConfig, type BuildConfig } from "../../core/buildconfig.js";
 import { CascadeError, NotFoundError, ValidationError } from "../../core/errors.js";
-import { fakeClient, sdkError } from "../../../test/support/aws-fakes.js";
+import { fakeClient, rejection, sdkError } from "../../../test/support/aws-fakes.js";
 import { BUILD_ENV, DEADLINE_ENV, EcsRunner, fargateSize, isCapacityFailure, STARTED_BY } from "./ecs-runner.js";
 
 const TASK_ARN = "arn:aws:ecs:us-west-2:111122223333:task/builders/0123456789abcdef0123456789abcdef";
@@ -116,10 +116,10 @@ describe("EcsRunner", () => {
           : { tasks: [], failures: [{ reason: "MISSING", detail: "the task definition is inactive" }] },
     });
     const r = runner(ecs);
-    const first = await r.start(build, config(), 60).catch((e: unknown) => e as CascadeError);
+    const first = await rejection<CascadeError>(r.start(build, config(), 60));
     expect([first.code, first.temporary]).toEqual(["CapacityUnavailable", true]);
     expect(first.message).toMatch(/^ECS RunTask for build "shop\/web-3" on cluster "builders": Capacity is unavailable/);
-    const second = await r.start(build, config(), 60).catch((e: unknown) => e as CascadeError);
+    const second = await rejection<CascadeError>(r.start(build, config(), 60));
     expect([second.code, second.temporary]).toEqual(["RunTaskFailed", false]);
     expect(second.message).toContain("MISSING (the task definition is inactive)");
     expect(isCapacityFailure("RESOURCE:MEMORY")).toBe(true);
@@ -136,7 +136,7 @@ describe("EcsRunner", () => {
       },
     });
     const r = runner(ecs);
-    const throttled = await r.start(build, config(), 60).catch((e: unknown) => e as CascadeError);
+    const throttled = await rejection<CascadeError>(r.start(build, config(), 60));
     expect(throttled.temporary).toBe(true);
     await expect(r.start(build, config(), 60)).rejects.toBeInstanceOf(NotFoundError);
     await expect(r.stop(TASK_ARN, "cancelled")).rejects.toThrow(`ECS StopTask for task "${TASK_ARN}": InvalidParameterException`);

@@ -11,11 +11,15 @@
  * calls per batch; then a temporary CascadeError names each event id left
  * with its error code. A retried entry gets a new EventBridge id, but keeps
  * its CloudEvent id, which consumers deduplicate on.
+ *
+ * The same bus carries the normalised events in (`cascade.image.updated`,
+ * from the `image-pushed` and `poll-bases` functions to `plan`).
  */
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
 import { CloudEvent } from "cloudevents";
 import type { CascadeEvent } from "../../core/events-out.js";
 import { CascadeError } from "../../core/errors.js";
+import type { ImageUpdatedEvent } from "../../core/image-updated.js";
 import type { EventBus } from "../../ports/event-bus.js";
 
 export interface EventBridgeBusOptions {
@@ -47,7 +51,10 @@ export function entrySize(e: PutEventsRequestEntry): number {
 }
 
 /** The entry for one CloudEvent; Detail is the event's structured-mode JSON. */
-export function toEntry(event: CascadeEvent, eventBusName: string): PutEventsRequestEntry {
+/** What goes on Cascade's bus: its CloudEvents out, and the normalised events in. */
+export type BusEvent = CascadeEvent | ImageUpdatedEvent;
+
+export function toEntry(event: BusEvent, eventBusName: string): PutEventsRequestEntry {
   return {
     EventBusName: eventBusName,
     Source: event.source,
@@ -73,7 +80,7 @@ function isTemporary(e: unknown): boolean {
 }
 
 interface Pending {
-  event: CascadeEvent;
+  event: BusEvent;
   entry: PutEventsRequestEntry;
   /** The last failure: EventBridge's error code and message, or the failed call's error. */
   error?: string;
@@ -95,7 +102,7 @@ export class EventBridgeBus implements EventBus {
   }
 
   /** The events in PutEvents batches: at most 10 entries and under 256 KiB each, in order. */
-  batches(events: readonly CascadeEvent[]): Pending[][] {
+  batches(events: readonly BusEvent[]): Pending[][] {
     const out: Pending[][] = [];
     let current: Pending[] = [];
     let size = 0;
@@ -120,7 +127,7 @@ export class EventBridgeBus implements EventBus {
     return out;
   }
 
-  async publish(events: readonly CascadeEvent[]): Promise<void> {
+  async publish(events: readonly BusEvent[]): Promise<void> {
     for (const batch of this.batches(events)) await this.putBatch(batch);
   }
 

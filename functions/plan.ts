@@ -1,0 +1,57 @@
+/**
+ * The `plan` Lambda: a normalised `cascade.image.updated` event from
+ * Cascade's bus -> Planning (the same planner and coalescing as local mode)
+ * -> build requests in the table -> the claimable ones dispatched to the
+ * launch queue. The upstream event's id is the delivery, so a redelivered
+ * event queues nothing more. The notice of an image Cascade itself pushed is
+ * skipped: `task-stopped` follows that build's chain when it records it.
+ */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { SqsLaunchQueue } from "../src/adapters/aws/sqs-launch-queue.js";
+import { awsRuntime, awsSettings, type AwsRuntime } from "../src/runtime/aws.js";
+import { ImageUpdatedBusEvent, parseEvent } from "./aws-events.js";
+import { lazyHandler } from "./lazy-handler.js";
+
+export interface PlanResult {
+  image: string;
+  ignored?: string;
+  duplicate?: boolean;
+  queued?: string[];
+  coalesced?: string[];
+  skipped?: { buildConfig: string; reason: string }[];
+  dispatched?: string[];
+}
+
+export function createPlanHandler(rt: Pick<AwsRuntime, "planning" | "tasks" | "fargate" | "log">) {
+  return async (event: unknown): Promise<PlanResult> => {
+    const { data: u } = parseEvent(ImageUpdatedBusEvent, event, "cascade.image.updated event").detail;
+    const image = `${u.image}@${u.digest}`;
+    const by = await rt.tasks.pushedBy(u.image, u.digest);
+    if (by) return { image, ignored: `pushed by Cascade build ${by}, whose chain follows when it is recorded` };
+    const res = await rt.planning.imageUpdated(u.image, u.digest, u.via, u.delivery);
+    const dispatched = await rt.fargate.dispatch();
+    return {
+      image,
+      duplicate: res.duplicate,
+      queued: res.builds.map((b) => `${b.namespace}/${b.id}`),
+      coalesced: res.coalesced.map((c) => c.build),
+      skipped: res.skipped,
+      dispatched: dispatched.map((b) => `${b.namespace}/${b.id}`),
+    };
+  };
+}
+
+export function init(env: Record<string, string | undefined> = process.env) {
+  const s = awsSettings(env);
+  return createPlanHandler(
+    awsRuntime(s, {
+      dynamodb: new DynamoDBClient({}),
+      eventBridge: new EventBridgeClient({}),
+      queue: new SqsLaunchQueue({ client: new SQSClient({}), queueUrl: s.CASCADE_BUILD_QUEUE_URL }),
+    }),
+  );
+}
+
+export const handler = lazyHandler(init);

@@ -8,7 +8,7 @@ import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
 import { checkBuildConfig, type BuildConfig } from "./buildconfig.js";
 import type { GitRefEvent } from "./events-in.js";
-import { matchGitEvent, type GitMatchResult } from "./match.js";
+import { matchGitEvent, RepositoryIndex, repositoryKey, type GitMatchResult } from "./match.js";
 import { normalizeGitHubCreate, normalizeGitHubPush } from "./webhooks/github.js";
 
 /** Webhook payloads are edited freely in derived cases. */
@@ -355,5 +355,58 @@ describe("spec.paths", () => {
   it("builds, saying so, when the changed files are unknown", () => {
     const r = matchGitEvent(push(undefined), [withPaths(["src/**"])]);
     expect(r.matched[0]!.reason).toContain("could not be checked");
+  });
+});
+
+describe("RepositoryIndex", () => {
+  const sameRepo = [
+    "https://github.com/Codertocat/Hello-World.git",
+    "HTTPS://GITHUB.COM/codertocat/hello-world/",
+    "ssh://git@github.com:22/Codertocat/Hello-World",
+    "git@github.com:Codertocat/Hello-World",
+    "git://github.com/Codertocat/Hello-World",
+  ];
+  const others = [
+    "https://github.com/Codertocat/Hello-World-2.git",
+    "https://gitlab.com/Codertocat/Hello-World.git",
+    "/srv/git/Hello-World.git",
+    "/srv/git/hello-world.git",
+    "file:///srv/git/Hello-World.git",
+    "not a url",
+  ];
+  const configs = [...sameRepo, ...others].flatMap((uri, i) => [
+    buildConfig(`c${i}-main`, { uri, ref: "master", namespace: `ns${i % 3}` }),
+    buildConfig(`c${i}-dev`, { uri, ref: "dev", namespace: `ns${i % 2}` }),
+  ]);
+  const index = new RepositoryIndex(configs);
+
+  it("gives the keys sameRepository compares by: remote case-insensitively, local paths exactly", () => {
+    expect(new Set(sameRepo.map(repositoryKey))).toEqual(new Set(["github.com/codertocat/hello-world"]));
+    expect(repositoryKey("/srv/git/Hello-World.git")).toBe("file:///srv/git/Hello-World.git");
+    expect(repositoryKey("/srv/git/hello-world.git")).not.toBe(repositoryKey("/srv/git/Hello-World.git"));
+    expect(repositoryKey("not a url")).toBeUndefined();
+    expect(index.size).toBe(5);
+  });
+
+  it.each([
+    ["a payload's four URLs", pushMaster],
+    ["only its ssh URL", pushWithOnly("ssh_url")],
+    ["a tag push", pushTag],
+    ["a deleted branch", pushMasterDeleted],
+    ["a local repository", { ...pushMaster, repository: { urls: ["/srv/git/Hello-World.git", "file://localhost/srv/git/Hello-World.git/"] } }],
+    ["two repositories at once", { ...pushMaster, repository: { urls: ["git@gitlab.com:Codertocat/Hello-World.git", "https://github.com/Codertocat/Hello-World"] } }],
+    ["an unknown repository", { ...pushMaster, repository: { urls: ["https://github.com/nobody/nothing"] } }],
+    ["an unparseable URL", { ...pushMaster, repository: { urls: ["::::"] } }],
+  ])("given %s, when matched through the index, then the result is the full scan's", (_what, event) => {
+    const full = matchGitEvent(event, configs);
+    const indexed = matchGitEvent(event, index.configsFor(event.repository.urls));
+    expect(indexed).toEqual(full);
+    expect(indexed.candidates.map((c) => c.metadata.name)).toEqual(full.candidates.map((c) => c.metadata.name));
+  });
+
+  it("given two URLs of different repositories, when looked up, then their BuildConfigs come back in the order given", () => {
+    const got = index.configsFor(["https://gitlab.com/Codertocat/Hello-World", "git@github.com:Codertocat/Hello-World.git"]);
+    expect(got.map((c) => configs.indexOf(c))).toEqual([...got.map((c) => configs.indexOf(c))].sort((a, b) => a - b));
+    expect(got).toHaveLength(sameRepo.length * 2 + 2);
   });
 });

@@ -8,7 +8,7 @@
 import type { BuildConfig } from "./buildconfig.js";
 import type { GitProvider, GitRefEvent } from "./events-in.js";
 import picomatch from "picomatch";
-import { sameRepository } from "./git-url.js";
+import { normalizeGitUrl, sameRepository } from "./git-url.js";
 
 export interface GitMatchResult {
   /** BuildConfigs of the same repository that have a trigger for this provider. */
@@ -46,6 +46,61 @@ export function repositoryMatches(config: BuildConfig, urls: readonly string[]):
       return false;
     }
   });
+}
+
+/**
+ * The key {@link sameRepository} compares by: remote URLs lower-cased, local
+ * paths exactly; undefined for a URL that is not one (it matches nothing).
+ * Two URLs name the same repository exactly when their keys are equal.
+ */
+export function repositoryKey(url: string): string | undefined {
+  let k: string;
+  try {
+    k = normalizeGitUrl(url);
+  } catch {
+    return undefined;
+  }
+  return k.startsWith("file://") ? k : k.toLowerCase();
+}
+
+/**
+ * BuildConfigs by repository key, built once for many events:
+ * `matchGitEvent(event, index.configsFor(event.repository.urls))` decides as
+ * `matchGitEvent(event, configs)` does over the whole list, at the cost of the
+ * repository's BuildConfigs only.
+ */
+export class RepositoryIndex {
+  readonly #byKey = new Map<string, BuildConfig[]>();
+  readonly #ordinal = new Map<BuildConfig, number>();
+
+  constructor(configs: readonly BuildConfig[]) {
+    configs.forEach((c, i) => {
+      const uri = sourceRepository(c);
+      const k = uri === undefined ? undefined : repositoryKey(uri);
+      if (k === undefined) return;
+      this.#ordinal.set(c, i);
+      const l = this.#byKey.get(k);
+      if (l) l.push(c);
+      else this.#byKey.set(k, [c]);
+    });
+  }
+
+  /** Number of repositories. */
+  get size(): number {
+    return this.#byKey.size;
+  }
+
+  /** The BuildConfigs whose source is one of these URLs' repository, in the order they were given. */
+  configsFor(urls: readonly string[]): readonly BuildConfig[] {
+    const buckets: BuildConfig[][] = [];
+    for (const u of urls) {
+      const k = repositoryKey(u);
+      const b = k === undefined ? undefined : this.#byKey.get(k);
+      if (b && !buckets.includes(b)) buckets.push(b);
+    }
+    if (buckets.length <= 1) return buckets[0] ?? [];
+    return [...new Set(buckets.flat())].sort((a, b) => this.#ordinal.get(a)! - this.#ordinal.get(b)!);
+  }
 }
 
 /** The ref a BuildConfig builds, with `refs/heads/` or `refs/tags/` stripped. */

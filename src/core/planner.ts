@@ -14,7 +14,10 @@
  * - Cycles are found (and named) so that `apply` can refuse them.
  * Indexes are built once per graph (string maps, then integer adjacency in
  * typed arrays), so planning costs the size of the affected closure, not of
- * the estate. Planning reuses scratch arrays kept with the graph: it is
+ * the estate. The output is compact too (a {@link CompactPlan}: typed arrays
+ * of node positions, with strings and objects made only when read), so a plan
+ * of ten thousand builds allocates a few typed arrays, not ten thousand
+ * objects. Planning reuses scratch arrays kept with the graph: it is
  * deterministic (same inputs, same plan) but not re-entrant, so a PlanState
  * callback must not plan on the same graph.
  */
@@ -115,6 +118,13 @@ export interface PlanState {
   /** The id of a queued (New) build of the BuildConfig, which new causes coalesce into. */
   queuedBuild(key: string): string | undefined;
   /**
+   * Every queued build that `queuedBuild` knows, as `[key, build id]`, one
+   * entry per key. When given, the planner reads coalescing from it (at the
+   * cost of the queued builds, not of the plan) and does not call
+   * `queuedBuild`; it must then agree with `queuedBuild` on every key.
+   */
+  queuedBuilds?(): Iterable<readonly [string, string]>;
+  /**
    * Why this image update is already taken care of for this BuildConfig, if
    * it is: e.g. a build of it already waits for (or ran after) the build that
    * pushed this digest, as a plan ordered it.
@@ -132,6 +142,7 @@ export interface PlannedBuild {
   coalesceInto?: string;
 }
 
+/** A plan as objects: what `cascade plan` prints and the API answers. */
 export interface Plan {
   waves: PlannedBuild[][];
   skipped: { key: string; reason: string }[];
@@ -143,26 +154,42 @@ export interface Root {
 }
 
 /**
- * The graph as integers, built once per graph: node i's dependents and
- * upstreams as slices of flat Int32Arrays, its rank in key order, and scratch
- * marks reused by every plan (stamped with a generation, so nothing is cleared
- * per event). Planning then touches typed arrays, not string-keyed Maps.
+ * Fields of a node's record in `Compiled.rec` (REC ints per node, so that
+ * what planning reads and writes of one node shares a cache line).
+ */
+const STAMP = 0; // (generation << 1) when in the current closure, | 1 once placed in a wave
+const INDEGREE = 1; // upstreams in the closure not yet placed
+const WHY = 2; // the node whose rebuild brought it in, or -1 - (index of its root reason)
+const WPOS = 3; // its position in the plan, once placed
+const DEP_START = 4; // its dependents: deps[DEP_START .. DEP_END)
+const DEP_END = 5;
+const UP_START = 6; // its upstreams: ups[UP_START .. UP_END)
+const UP_END = 7;
+const REC = 8;
+
+/**
+ * The graph as integers, built once per graph. Nodes are numbered in key
+ * order, so sorting a wave by key is sorting its numbers. Each node has one
+ * record of REC ints: its slices of the flat dependents and upstreams
+ * arrays, and the per-plan fields, stamped with a generation so that nothing
+ * is cleared per event. Planning then touches typed arrays, not string-keyed
+ * Maps.
  */
 interface Compiled {
+  /** Node -> key, in key order. */
   keys: string[];
   outputs: (string | undefined)[];
   index: Map<string, number>;
-  depStart: Int32Array;
+  /** image -> its followers' node numbers, in `graph.followers` order. */
+  followers: Map<string, Int32Array>;
+  rec: Int32Array;
   deps: Int32Array;
-  upStart: Int32Array;
   ups: Int32Array;
-  rank: Int32Array;
-  byRank: Int32Array;
-  mark: Int32Array;
-  /** Position of a node in the current plan's queue (valid where `mark` is the current generation). */
-  pos: Int32Array;
-  placed: Int32Array;
-  indegree: Int32Array;
+  /** Memo: the reason of a build brought in because node u rebuilds (a function of the graph alone). */
+  rebuilt: (string | undefined)[];
+  // Scratch for one plan.
+  queue: Int32Array;
+  order: Int32Array;
   generation: number;
 }
 
@@ -171,60 +198,213 @@ const compiledGraphs = new WeakMap<ImageGraph, Compiled>();
 function compile(graph: ImageGraph): Compiled {
   const cached = compiledGraphs.get(graph);
   if (cached) return cached;
-  const keys = [...graph.nodes.keys()];
+  // Array.prototype.sort's default order (UTF-16 code units) is the order `<` gives: the key order of waves.
+  const keys = [...graph.nodes.keys()].sort();
   const n = keys.length;
   const index = new Map<string, number>();
   keys.forEach((k, i) => index.set(k, i));
   const outputs = keys.map((k) => graph.nodes.get(k)!.output);
-  const depStart = new Int32Array(n + 1);
-  const upStart = new Int32Array(n + 1);
+  const rec = new Int32Array(n * REC);
   const deps: number[] = [];
   const ups: number[] = [];
   for (let i = 0; i < n; i++) {
-    depStart[i] = deps.length;
+    const r = i * REC;
+    rec[r + DEP_START] = deps.length;
     for (const d of dependentsOf(graph, keys[i]!)) {
       const j = index.get(d);
       if (j !== undefined) deps.push(j);
     }
-    upStart[i] = ups.length;
+    rec[r + DEP_END] = deps.length;
+    rec[r + UP_START] = ups.length;
     for (const u of upstreamsOf(graph, keys[i]!)) {
       const j = index.get(u);
       if (j !== undefined) ups.push(j);
     }
+    rec[r + UP_END] = ups.length;
   }
-  depStart[n] = deps.length;
-  upStart[n] = ups.length;
-  const byRank = Int32Array.from(keys.map((_, i) => i).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0)));
-  const rank = new Int32Array(n);
-  byRank.forEach((i, r) => (rank[i] = r));
+  const followers = new Map<string, Int32Array>();
+  for (const [image, ks] of graph.followers) {
+    followers.set(image, Int32Array.from(ks.flatMap((k) => (index.has(k) ? [index.get(k)!] : []))));
+  }
   const c: Compiled = {
     keys,
     outputs,
     index,
-    depStart,
+    followers,
+    rec,
     deps: Int32Array.from(deps),
-    upStart,
     ups: Int32Array.from(ups),
-    rank,
-    byRank,
-    mark: new Int32Array(n),
-    pos: new Int32Array(n),
-    placed: new Int32Array(n),
-    indegree: new Int32Array(n),
+    rebuilt: new Array<string | undefined>(n),
+    queue: new Int32Array(n),
+    order: new Int32Array(n),
     generation: 0,
   };
   compiledGraphs.set(graph, c);
   return c;
 }
 
-/** Node indexes in key order (the order `Array.prototype.sort` gives the keys). */
-function sortByKey(c: Compiled, xs: number[]): number[] {
-  const r = new Int32Array(xs.length);
-  for (let i = 0; i < xs.length; i++) r[i] = c.rank[xs[i]!]!;
-  r.sort();
-  const out = new Array<number>(r.length);
-  for (let i = 0; i < r.length; i++) out[i] = c.byRank[r[i]!]!;
-  return out;
+/**
+ * A plan in compact form, the planner's output: the planned builds in wave
+ * order (waves one after the other, each in key order) as positions
+ * 0..size-1, with each position's BuildConfig, reason, upstream positions and
+ * coalescing read through accessors. Strings already held by the graph are
+ * returned as they are; nothing per build is allocated until asked for.
+ *
+ * A CompactPlan is also a {@link Plan}: reading `waves` materialises the
+ * PlannedBuild objects (once), and JSON gives `{waves, skipped}`. Spreading
+ * or deep equality see only `skipped`: use `materialise()` for a plain Plan.
+ * (`waves` is a getter on the prototype, not an own property, so that
+ * instances keep V8's fast property access for the accessors.)
+ */
+export class CompactPlan implements Plan {
+  /** Skipped BuildConfigs and why: a plain array, which callers may extend. */
+  readonly skipped: Plan["skipped"];
+  readonly #c: Compiled;
+  /** Position -> node index. */
+  readonly #order: Int32Array;
+  /** Wave w is positions waveStarts[w] .. waveStarts[w + 1] - 1. */
+  readonly #waveStarts: Int32Array;
+  /** Position -> the node whose rebuild brought it in, or -1 - (the index of its root). */
+  readonly #why: Int32Array;
+  /** The reason of root k, made when first read. */
+  readonly #rootReason: (k: number) => string;
+  #rootMemo: (string | undefined)[] | undefined;
+  /** Position p's upstream positions are #ups[#upStart[p]] .. #ups[#upStart[p + 1] - 1]. */
+  readonly #upStart: Int32Array;
+  readonly #ups: Int32Array;
+  /** Position -> queued build id, for the positions that coalesce. */
+  readonly #coalesce: ReadonlyMap<number, string> | undefined;
+  #materialised: PlannedBuild[][] | undefined;
+
+  /** @internal Made by the planner only. */
+  constructor(
+    c: Compiled,
+    parts: {
+      order: Int32Array;
+      waveStarts: Int32Array;
+      why: Int32Array;
+      rootReason: (k: number) => string;
+      upStart: Int32Array;
+      ups: Int32Array;
+      coalesce: ReadonlyMap<number, string> | undefined;
+    },
+    skipped: Plan["skipped"],
+  ) {
+    this.#c = c;
+    this.#order = parts.order;
+    this.#waveStarts = parts.waveStarts;
+    this.#why = parts.why;
+    this.#rootReason = parts.rootReason;
+    this.#upStart = parts.upStart;
+    this.#ups = parts.ups;
+    this.#coalesce = parts.coalesce;
+    this.skipped = skipped;
+  }
+
+  /** The planned builds as PlannedBuild objects, wave by wave: made on first read, then kept. */
+  get waves(): PlannedBuild[][] {
+    return (this.#materialised ??= this.#materialiseWaves());
+  }
+
+  /** Number of planned builds. */
+  get size(): number {
+    return this.#order.length;
+  }
+
+  get waveCount(): number {
+    return this.#waveStarts.length - 1;
+  }
+
+  /** First position of wave `w` (`waveStart(waveCount)` is `size`). */
+  waveStart(w: number): number {
+    return this.#waveStarts[w]!;
+  }
+
+  /** The wave of position `p`. */
+  wave(p: number): number {
+    const s = this.#waveStarts;
+    let lo = 0;
+    let hi = s.length - 2;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (s[mid]! <= p) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /** The BuildConfig (`namespace/name`) at position `p`. */
+  key(p: number): string {
+    return this.#c.keys[this.#order[p]!]!;
+  }
+
+  /** Why position `p` builds: its root's reason, or the upstream rebuild that brought it in. */
+  reason(p: number): string {
+    const w = this.#why[p]!;
+    if (w < 0) return ((this.#rootMemo ??= [])[-1 - w] ??= this.#rootReason(-1 - w));
+    const c = this.#c;
+    return (c.rebuilt[w] ??= `base ${c.outputs[w]} is rebuilt by ${c.keys[w]}`);
+  }
+
+  /**
+   * Positions of the upstream builds in this plan that must complete first,
+   * in graph order; all before `p`. Only a graph built from nodes that share
+   * a key (whose adjacency is then one-sided) breaks that order, and gives a
+   * negative entry for an upstream in the closure that is not planned: skip it.
+   * This makes a view per call; `upstreamCount` and `upstream` make none.
+   */
+  upstreams(p: number): Int32Array {
+    return this.#ups.subarray(this.#upStart[p]!, this.#upStart[p + 1]!);
+  }
+
+  /** Number of entries `upstreams(p)` has; with `upstream(p, k)`, reads them without making a view. */
+  upstreamCount(p: number): number {
+    return this.#upStart[p + 1]! - this.#upStart[p]!;
+  }
+
+  /** Entry k of `upstreams(p)`. */
+  upstream(p: number, k: number): number {
+    return this.#ups[this.#upStart[p]! + k]!;
+  }
+
+  /** The upstream BuildConfigs of position `p`, as keys. */
+  dependsOn(p: number): string[] {
+    const out: string[] = [];
+    for (let e = this.#upStart[p]!; e < this.#upStart[p + 1]!; e++) {
+      const u = this.#ups[e]!;
+      out.push(u >= 0 ? this.key(u) : this.#c.keys[-1 - u]!);
+    }
+    return out;
+  }
+
+  /** The queued build that position `p` joins instead of queueing one, if any. */
+  coalesceInto(p: number): string | undefined {
+    return this.#coalesce?.get(p);
+  }
+
+  /** The plan as plain objects (`{waves, skipped}`). */
+  materialise(): Plan {
+    return { waves: this.waves, skipped: this.skipped };
+  }
+
+  toJSON(): Plan {
+    return this.materialise();
+  }
+
+  #materialiseWaves(): PlannedBuild[][] {
+    const waves: PlannedBuild[][] = [];
+    for (let w = 0; w < this.waveCount; w++) {
+      const wave: PlannedBuild[] = [];
+      for (let p = this.#waveStarts[w]!; p < this.#waveStarts[w + 1]!; p++) {
+        const build: PlannedBuild = { key: this.key(p), wave: w, reason: this.reason(p), dependsOn: this.dependsOn(p) };
+        const q = this.coalesceInto(p);
+        if (q) build.coalesceInto = q;
+        wave.push(build);
+      }
+      waves.push(wave);
+    }
+    return waves;
+  }
 }
 
 /**
@@ -232,92 +412,180 @@ function sortByKey(c: Compiled, xs: number[]): number[] {
  * Roots are the BuildConfigs the event itself asks for; every BuildConfig
  * that follows one of their outputs, transitively, joins the plan.
  */
-export function planClosure(graph: ImageGraph, roots: readonly Root[], state: PlanState, skipped: Plan["skipped"] = []): Plan {
+export function planClosure(graph: ImageGraph, roots: readonly Root[], state: PlanState, skipped: Plan["skipped"] = []): CompactPlan {
   const c = compile(graph);
-  const gen = ++c.generation;
-  const { keys, mark, pos, placed, indegree, depStart, deps, upStart, ups } = c;
-  const reason: string[] = [];
-  const queue: number[] = [];
+  const nodes: number[] = [];
+  const reasons: string[] = [];
   for (const r of roots) {
     const i = c.index.get(r.key);
-    if (i === undefined || mark[i] === gen) continue;
-    mark[i] = gen;
-    pos[i] = queue.length;
-    reason.push(r.reason);
-    queue.push(i);
+    if (i === undefined) continue;
+    nodes.push(i);
+    reasons.push(r.reason);
   }
-  // Closure, breadth first: each node once, whatever the number of paths to it.
-  for (let q = 0; q < queue.length; q++) {
-    const i = queue[q]!;
-    for (let e = depStart[i]!; e < depStart[i + 1]!; e++) {
-      const d = deps[e]!;
-      if (mark[d] === gen) continue;
-      mark[d] = gen;
-      pos[d] = queue.length;
-      reason.push(`base ${c.outputs[i]} is rebuilt by ${keys[i]}`);
-      queue.push(d);
-    }
-  }
-  // Kahn's algorithm over the closure.
-  const dependsOn: string[][] = [];
-  const frontier0: number[] = [];
-  for (const i of queue) {
-    const u: string[] = [];
-    for (let e = upStart[i]!; e < upStart[i + 1]!; e++) {
-      const x = ups[e]!;
-      if (mark[x] === gen && x !== i) u.push(keys[x]!);
-    }
-    dependsOn.push(u);
-    indegree[i] = u.length;
-    if (u.length === 0) frontier0.push(i);
-  }
-  const waves: PlannedBuild[][] = [];
-  let frontier = sortByKey(c, frontier0);
-  while (frontier.length > 0) {
-    const wave = waves.length;
-    waves.push(
-      frontier.map((i) => {
-        const key = keys[i]!;
-        const q = state.queuedBuild(key);
-        const p = pos[i]!;
-        const build: PlannedBuild = { key, wave, reason: reason[p]!, dependsOn: dependsOn[p]! };
-        if (q) build.coalesceInto = q;
-        return build;
-      }),
-    );
-    for (const i of frontier) placed[i] = gen;
-    const next: number[] = [];
-    for (const i of frontier) {
-      for (let e = depStart[i]!; e < depStart[i + 1]!; e++) {
-        const d = deps[e]!;
-        if (mark[d] !== gen || placed[d] === gen || d === i) continue;
-        if (--indegree[d]! === 0) next.push(d);
-      }
-    }
-    frontier = sortByKey(c, next);
-  }
-  for (const i of queue) {
-    if (placed[i] !== gen) skipped.push({ key: keys[i]!, reason: "part of an ImageChange cycle; not planned" });
-  }
-  return { waves, skipped };
+  return plan(c, nodes, (k) => reasons[k]!, state, skipped);
 }
 
 /** An image now points at `digest`: plan every BuildConfig that follows it, and their closure. */
-export function planImageUpdate(graph: ImageGraph, event: { image: string; digest: string }, state: PlanState): Plan {
-  const roots: Root[] = [];
+export function planImageUpdate(graph: ImageGraph, event: { image: string; digest: string }, state: PlanState): CompactPlan {
+  const c = compile(graph);
+  const { image, digest } = event;
+  const nodes: number[] = [];
+  const lasts: (string | undefined)[] = [];
   const skipped: Plan["skipped"] = [];
-  for (const key of graph.followers.get(event.image) ?? []) {
-    const last = state.lastDigest(key, event.image);
-    const planned = state.alreadyPlanned?.(key, event.image, event.digest);
-    if (last === event.digest) {
-      skipped.push({ key, reason: `already built from ${event.image}@${event.digest}` });
+  for (const i of c.followers.get(image) ?? []) {
+    const key = c.keys[i]!;
+    const last = state.lastDigest(key, image);
+    const planned = last === digest ? undefined : state.alreadyPlanned?.(key, image, digest);
+    if (last === digest) {
+      skipped.push({ key, reason: `already built from ${image}@${digest}` });
     } else if (planned) {
       skipped.push({ key, reason: planned });
     } else {
-      roots.push({ key, reason: `base ${event.image} changed to ${event.digest}${last ? ` (was ${last})` : ""}` });
+      nodes.push(i);
+      lasts.push(last);
     }
   }
-  return planClosure(graph, roots, state, skipped);
+  return plan(c, nodes, (k) => `base ${image} changed to ${digest}${lasts[k] ? ` (was ${lasts[k]})` : ""}`, state, skipped);
+}
+
+/**
+ * The closure of root nodes (breadth first: each node once, whatever the
+ * number of paths to it), then Kahn's algorithm over it, wave by wave, into
+ * the scratch arrays; the plan keeps exact-size copies.
+ */
+function plan(c: Compiled, roots: readonly number[], rootReason: (k: number) => string, state: PlanState, skipped: Plan["skipped"]): CompactPlan {
+  if (c.generation >= 0x3ffffffe) {
+    // Stamps hold the generation shifted by one bit: start again from clean records before it overflows.
+    for (let i = 0; i < c.keys.length; i++) c.rec[i * REC + STAMP] = 0;
+    c.generation = 0;
+  }
+  const gen = ++c.generation;
+  const IN = gen << 1;
+  const PLACED = IN | 1;
+  const { keys, rec, queue, order, deps, ups } = c;
+  let qn = 0;
+  for (let k = 0; k < roots.length; k++) {
+    const i = roots[k]!;
+    const r = i * REC;
+    if (rec[r + STAMP] === IN) continue;
+    rec[r + STAMP] = IN;
+    rec[r + WHY] = -1 - k;
+    queue[qn++] = i;
+  }
+  for (let q = 0; q < qn; q++) {
+    const i = queue[q]!;
+    const r = i * REC;
+    for (let e = rec[r + DEP_START]!, end = rec[r + DEP_END]!; e < end; e++) {
+      const d = deps[e]!;
+      const rd = d * REC;
+      if (rec[rd + STAMP] === IN) continue;
+      rec[rd + STAMP] = IN;
+      rec[rd + WHY] = i;
+      queue[qn++] = d;
+    }
+  }
+  // Kahn's algorithm: the first wave is every node with no upstream in the closure.
+  let on = 0;
+  for (let q = 0; q < qn; q++) {
+    const i = queue[q]!;
+    const r = i * REC;
+    let u = 0;
+    for (let e = rec[r + UP_START]!, end = rec[r + UP_END]!; e < end; e++) {
+      const x = ups[e]!;
+      if (x !== i && rec[x * REC + STAMP]! >>> 1 === gen) u++;
+    }
+    rec[r + INDEGREE] = u;
+    if (u === 0) order[on++] = i;
+  }
+  const waveStarts: number[] = [0];
+  for (let ws = 0; on > ws; ) {
+    const we = on;
+    // Nodes are numbered in key order: sorting the numbers sorts the wave by key.
+    if (we - ws > 1) order.subarray(ws, we).sort();
+    for (let p = ws; p < we; p++) {
+      const r = order[p]! * REC;
+      rec[r + STAMP] = PLACED;
+      rec[r + WPOS] = p;
+    }
+    for (let p = ws; p < we; p++) {
+      const i = order[p]!;
+      const r = i * REC;
+      for (let e = rec[r + DEP_START]!, end = rec[r + DEP_END]!; e < end; e++) {
+        const d = deps[e]!;
+        const rd = d * REC;
+        if (rec[rd + STAMP] !== IN || d === i) continue;
+        if (--rec[rd + INDEGREE]! === 0) order[on++] = d;
+      }
+    }
+    waveStarts.push(we);
+    ws = we;
+  }
+  for (let q = 0; q < qn; q++) {
+    const i = queue[q]!;
+    if (rec[i * REC + STAMP] !== PLACED) skipped.push({ key: keys[i]!, reason: "part of an ImageChange cycle; not planned" });
+  }
+  const size = on;
+  // One buffer for the plan's arrays: order, why and upStart now, the upstream positions after them.
+  let un = 0;
+  for (let p = 0; p < size; p++) {
+    const i = order[p]!;
+    const r = i * REC;
+    for (let e = rec[r + UP_START]!, end = rec[r + UP_END]!; e < end; e++) {
+      const x = ups[e]!;
+      if (x !== i && rec[x * REC + STAMP]! >>> 1 === gen) un++;
+    }
+  }
+  const buf = new Int32Array(3 * size + 1 + un);
+  const orderOut = buf.subarray(0, size);
+  orderOut.set(order.subarray(0, size));
+  const whyOut = buf.subarray(size, 2 * size);
+  const upStartOut = buf.subarray(2 * size, 3 * size + 1);
+  const upsOut = buf.subarray(3 * size + 1);
+  un = 0;
+  for (let p = 0; p < size; p++) {
+    const i = order[p]!;
+    const r = i * REC;
+    whyOut[p] = rec[r + WHY]!;
+    upStartOut[p] = un;
+    for (let e = rec[r + UP_START]!, end = rec[r + UP_END]!; e < end; e++) {
+      const x = ups[e]!;
+      if (x === i) continue;
+      const stamp = rec[x * REC + STAMP]!;
+      // An upstream in the closure is placed before any node that waits for it, unless the graph
+      // was built from nodes sharing a key (its adjacency is then one-sided): such an upstream is
+      // kept as -1 - node, so that dependsOn still names it.
+      if (stamp === PLACED) upsOut[un++] = rec[x * REC + WPOS]!;
+      else if (stamp === IN) upsOut[un++] = -1 - x;
+    }
+  }
+  upStartOut[size] = un;
+  let coalesce: Map<number, string> | undefined;
+  const queued = state.queuedBuilds?.();
+  if (queued) {
+    for (const [key, id] of queued) {
+      const i = c.index.get(key);
+      if (i === undefined || !id || rec[i * REC + STAMP] !== PLACED) continue;
+      (coalesce ??= new Map()).set(rec[i * REC + WPOS]!, id);
+    }
+  } else {
+    for (let p = 0; p < size; p++) {
+      const id = state.queuedBuild(keys[order[p]!]!);
+      if (id) (coalesce ??= new Map()).set(p, id);
+    }
+  }
+  return new CompactPlan(
+    c,
+    {
+      order: orderOut,
+      waveStarts: Int32Array.from(waveStarts),
+      why: whyOut,
+      rootReason,
+      upStart: upStartOut,
+      ups: upsOut,
+      coalesce,
+    },
+    skipped,
+  );
 }
 
 /** Every BuildConfig downstream of `key` in a plan: what a failure of `key` leaves not run. */

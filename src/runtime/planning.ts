@@ -104,7 +104,7 @@ export class Planning {
   }
 
   async planImage(image: string, digest: string): Promise<Plan> {
-    return planImageUpdate(await this.graph(), { image: normalizeImageRef(image), digest }, await this.state());
+    return planImageUpdate(await this.graph(), { image: normalizeImageRef(image), digest }, await this.state()).materialise();
   }
 
   async planRoots(roots: Root[]): Promise<Plan> {
@@ -265,7 +265,7 @@ export class Planning {
       await this.state(),
     );
     plan.skipped.push(...m.skipped.map((x) => ({ key: `${x.config.metadata.namespace ?? "default"}/${x.config.metadata.name}`, reason: x.reason })));
-    return plan;
+    return plan.materialise();
   }
 
   /** `cascade start-build`: always a new build (no coalescing), at a commit or the tip of the ref; its downstream follows. */

@@ -18,7 +18,10 @@ export interface PlanResult {
   image: string;
   ignored?: string;
   duplicate?: boolean;
+  /** Builds this event queued (none for a redelivery). */
   queued?: string[];
+  /** For a redelivery: the builds the first delivery queued. */
+  previously?: string[];
   coalesced?: string[];
   skipped?: { buildConfig: string; reason: string }[];
   dispatched?: string[];
@@ -32,10 +35,12 @@ export function createPlanHandler(rt: Pick<AwsRuntime, "planning" | "tasks" | "f
     if (by) return { image, ignored: `pushed by Cascade build ${by}, whose chain follows when it is recorded` };
     const res = await rt.planning.imageUpdated(u.image, u.digest, u.via, u.delivery);
     const dispatched = await rt.fargate.dispatch();
+    const refs = res.builds.map((b) => `${b.namespace}/${b.id}`);
     return {
       image,
       duplicate: res.duplicate,
-      queued: res.builds.map((b) => `${b.namespace}/${b.id}`),
+      queued: res.duplicate ? [] : refs,
+      ...(res.duplicate ? { previously: refs } : {}),
       coalesced: res.coalesced.map((c) => c.build),
       skipped: res.skipped,
       dispatched: dispatched.map((b) => `${b.namespace}/${b.id}`),

@@ -85,7 +85,11 @@ export async function awsHarness(opts: { maxBuilds?: number; launchAttempts?: nu
     },
     StopTaskCommand: (input) => ({ task: { taskArn: input.task, desiredStatus: "STOPPED" } }),
   });
-  const logs = fakeClient({ GetLogEventsCommand: () => ({ events: [{ message: "--> FROM base" }, { message: "--> Pushed" }], nextForwardToken: "f/1" }) });
+  // CloudWatch Logs: one page, then the end of the stream (no events, the same forward token).
+  const logs = fakeClient({
+    GetLogEventsCommand: (input) =>
+      input.nextToken ? { events: [], nextForwardToken: input.nextToken } : { events: [{ message: "--> FROM base" }, { message: "--> Pushed" }], nextForwardToken: "f/1" },
+  });
   const settings = awsSettings({
     CASCADE_TABLE: table.name,
     CASCADE_EVENT_BUS: "cascade-test",
@@ -117,6 +121,7 @@ export async function awsHarness(opts: { maxBuilds?: number; launchAttempts?: nu
   let launchTaken = 0;
   let updatesTaken = 0;
   let messageN = 0;
+  let pushN = 0;
 
   const runTaskInput = async (build: string) => {
     const input = ecs.inputs("RunTaskCommand").findLast((i) => i.overrides.containerOverrides[0].environment.some((e: any) => e.value === build));
@@ -199,7 +204,8 @@ export async function awsHarness(opts: { maxBuilds?: number; launchAttempts?: nu
       e.detail["image-digest"] = digest;
       if (tag === undefined) delete e.detail["image-tag"];
       else e.detail["image-tag"] = tag;
-      if (id) e.id = id;
+      // Every push is its own event: a fresh id unless one is given (to model a redelivery).
+      e.id = id ?? `${e.id.slice(0, 24)}${String(++pushN).padStart(12, "0")}`;
       return e;
     },
     http(method, path, body, headers = {}) {

@@ -58,15 +58,6 @@ describe("secrets and config maps in builds", () => {
       triggers: [{ type: "GitHub", github: { secret: SECRET } }],
     },
   });
-  const latest = async (name: string) => {
-    const t = Date.now();
-    for (;;) {
-      const [b] = await stack.app.store.listBuilds({ namespace: NS, buildConfig: name, limit: 1 });
-      if (b) return stack.waitForBuild(NS, b.id, 180_000);
-      if (Date.now() - t > 30_000) throw new Error(`no build of ${name}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
 
   it("mounts a Secret volume, a ConfigMap volume and a build secret into their RUN steps", async () => {
     const repo = stack.repo("app", SECRET);
@@ -93,7 +84,7 @@ describe("secrets and config maps in builds", () => {
       "app reading its secrets",
     );
     await push(repo.work);
-    build = await latest("app");
+    build = await stack.latestBuild(NS, "app");
     const log = readFileSync(build.logPath!, "utf8");
     expect(build.phase, `${build.message}\n${log}`).toBe("Complete");
     image = `${stack.registry}/${NS}/app@${build.outputs!.digest}`;
@@ -133,7 +124,7 @@ describe("secrets and config maps in builds", () => {
     await stack.apply([config("missing", repo.bare, { volumes: [{ name: "gone", source: { type: "Secret", secret: { secretName: "no-such-secret" } }, mounts: [{ destinationPath: "/gone" }] }] })]);
     commitFiles(repo.work, { Dockerfile: `FROM ${base}\nRUN true\n` }, "missing secret");
     await push(repo.work);
-    const b = await latest("missing");
+    const b = await stack.latestBuild(NS, "missing");
     expect(b.phase).toBe("Failed");
     expect(b.reason).toBe("MissingSecret");
     expect(b.message).toContain(`secret "${NS}/no-such-secret" (spec.strategy.dockerStrategy.volumes[gone]) not found`);
@@ -144,7 +135,7 @@ describe("secrets and config maps in builds", () => {
     await stack.apply([config("undeclared", repo.bare, {})]);
     commitFiles(repo.work, { Dockerfile: `FROM ${base}\nRUN --mount=type=secret,id=npm,required=true cat /run/secrets/npm\n` }, "undeclared secret");
     await push(repo.work);
-    const b = await latest("undeclared");
+    const b = await stack.latestBuild(NS, "undeclared");
     expect(b.phase).toBe("Failed");
     expect(b.reason).toBe("InvalidDockerfile");
     expect(b.message).toContain(`mounts secret id "npm", which spec.strategy.dockerStrategy.buildSecrets does not provide`);

@@ -45,15 +45,6 @@ describe("Custom strategy and image policy", () => {
       ...spec,
     },
   });
-  async function latest(name: string, after = 0): Promise<Build> {
-    const t = Date.now();
-    for (;;) {
-      const [b] = await stack.app.store.listBuilds({ namespace: NS, buildConfig: name, limit: 1 });
-      if (b && b.number > after) return stack.waitForBuild(NS, b.id, 180_000);
-      if (Date.now() - t > 30_000) throw new Error(`no build of ${name} after #${after}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
 
   beforeAll(async () => {
     stack = await startStack();
@@ -65,7 +56,7 @@ describe("Custom strategy and image policy", () => {
     await stack.apply([bc("custom-builder", repo.bare, { strategy: { type: "Docker", dockerStrategy: {} } })]);
     commitFiles(repo.work, customBuilderFiles(base), "custom builder image");
     await push(repo.work);
-    const b = await latest("custom-builder");
+    const b = await stack.latestBuild(NS, "custom-builder");
     if (b.phase !== "Complete") throw new Error(`custom builder image ${b.phase}: ${b.message}\n${log(b)}`);
   }, 240_000);
   afterAll(async () => {
@@ -81,7 +72,7 @@ describe("Custom strategy and image policy", () => {
     ]);
     const commit = commitFiles(repo.work, { "message.txt": "made by a custom builder\n" }, "custom app");
     await push(repo.work);
-    const b = await latest("custom-app");
+    const b = await stack.latestBuild(NS, "custom-app");
     const text = log(b);
     expect(b.phase, `${b.message}\n${text}`).toBe("Complete");
     expect(b.inputs.source?.commit).toBe(commit);
@@ -127,7 +118,7 @@ describe("Custom strategy and image policy", () => {
     await stack.apply([bc("rooty", repo.bare, { strategy: { type: "Docker", dockerStrategy: {} } })]);
     commitFiles(repo.work, { Dockerfile: `FROM ${base}\nEXPOSE 80\nCMD ["/bin/sh"]\n` }, "root image");
     await push(repo.work);
-    const b = await latest("rooty");
+    const b = await stack.latestBuild(NS, "rooty");
     expect(b.phase).toBe("Complete");
     expect(b.imageCheck?.policy).toBe("Warn");
     expect(b.imageCheck?.passed).toBe(false);
@@ -144,7 +135,7 @@ describe("Custom strategy and image policy", () => {
     await stack.apply([bc("strict", repo.bare, { strategy: { type: "Docker", dockerStrategy: {} }, imagePolicy: "Enforce" })]);
     commitFiles(repo.work, { Dockerfile: `FROM ${base}\n${labels}\nUSER 1001\nCMD ["/bin/sh"]\n` }, "good image");
     await push(repo.work);
-    const good = await latest("strict");
+    const good = await stack.latestBuild(NS, "strict");
     expect(good.phase, `${good.message}\n${log(good)}`).toBe("Complete");
     expect(good.imageCheck).toMatchObject({ policy: "Enforce", passed: true });
     const tag = `${stack.registry}/${NS}/strict:latest`;
@@ -152,7 +143,7 @@ describe("Custom strategy and image policy", () => {
 
     commitFiles(repo.work, { Dockerfile: `FROM ${base}\n${labels}\nUSER 0\nCMD ["/bin/sh"]\n` }, "root image");
     await push(repo.work);
-    const bad = await latest("strict", good.number);
+    const bad = await stack.latestBuild(NS, "strict", good.number);
     expect(bad.phase).toBe("Failed");
     expect(bad.reason).toBe("ImagePolicyViolation");
     expect(bad.message).toContain("non-root-user");

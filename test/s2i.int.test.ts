@@ -49,15 +49,6 @@ describe("S2I builds", () => {
       triggers: [{ type: "GitHub", github: { secret: SECRET } }],
     },
   });
-  async function latest(name: string, after = 0): Promise<Build> {
-    const t = Date.now();
-    for (;;) {
-      const [b] = await stack.app.store.listBuilds({ namespace: NS, buildConfig: name, limit: 1 });
-      if (b && b.number > after) return stack.waitForBuild(NS, b.id, 180_000);
-      if (Date.now() - t > 30_000) throw new Error(`no build of ${name} after #${after}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
 
   beforeAll(async () => {
     stack = await startStack();
@@ -84,7 +75,7 @@ describe("S2I builds", () => {
     commitFiles(repo.work, s2iBuilderFiles(base), "shell builder image");
     await push(repo.work);
     for (const name of ["shell-builder", "root-builder"]) {
-      const b = await latest(name);
+      const b = await stack.latestBuild(NS, name);
       if (b.phase !== "Complete") throw new Error(`${name} build ${b.phase}: ${b.message}\n${log(b)}`);
     }
     app = stack.repo("s2i-app", SECRET);
@@ -104,7 +95,7 @@ describe("S2I builds", () => {
   it("builds source into an image whose run script prints the app's output, rootless, with provenance labels", async () => {
     const commit = commitFiles(app.work, { ...s2iAppFiles("first version"), "deps.txt": "libgreeting\nlibformat\n" }, "s2i app");
     await push(app.work);
-    first = await latest("web");
+    first = await stack.latestBuild(NS, "web");
     expect(first.phase, `${first.message}\n${log(first)}`).toBe("Complete");
     expect(first.inputs.source?.commit).toBe(commit);
     expect(first.inputs.bases?.map((b) => b.name)).toEqual([builder]);
@@ -146,7 +137,7 @@ describe("S2I builds", () => {
     const firstCommit = first.inputs.source!.commit!;
     const commit = commitFiles(app.work, s2iAppFiles("second version"), "s2i app, v2");
     await push(app.work);
-    const second = await latest("web", first.number);
+    const second = await stack.latestBuild(NS, "web", first.number);
     expect(second.phase, `${second.message}\n${log(second)}`).toBe("Complete");
     const text = log(second);
     expect(text).toContain(`Incremental: restoring the artifacts saved by ${stack.registry}/${NS}/web@${first.outputs!.digest}`);
@@ -174,7 +165,7 @@ describe("S2I builds", () => {
       "custom assemble",
     );
     await push(repo.work);
-    const b = await latest("custom");
+    const b = await stack.latestBuild(NS, "custom");
     expect(b.phase, `${b.message}\n${log(b)}`).toBe("Complete");
     expect(log(b)).toContain("---> custom assemble from the source");
     expect(log(b)).not.toContain("Installing the application source");

@@ -27,6 +27,8 @@ export interface Stack {
   /** A bare repository with a GitHub-push hook to this Cascade, and a working clone. */
   repo(name: string, secret: string): { bare: string; work: string };
   waitForBuild(ns: string, id: string, timeoutMs?: number): Promise<Build>;
+  /** The newest build of a BuildConfig numbered above `after`, once it has finished (waits up to 30 s for it to be queued). */
+  latestBuild(ns: string, name: string, after?: number): Promise<Build>;
   postGitHub(event: string, body: unknown, opts: { secret?: string; delivery?: string; signature?: string }): Promise<{ status: number; body: any }>;
   close(): Promise<void>;
 }
@@ -69,6 +71,15 @@ export async function startStack(): Promise<Stack> {
         const b = await app.store.getBuild(ns, id);
         if (b && ["Complete", "Failed", "Error", "Cancelled"].includes(b.phase)) return b;
         if (Date.now() - t > timeoutMs) throw new Error(`build ${ns}/${id} not finished after ${timeoutMs}ms (phase ${b?.phase})`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    async latestBuild(ns: string, name: string, after = 0) {
+      const t = Date.now();
+      for (;;) {
+        const [b] = await app.store.listBuilds({ namespace: ns, buildConfig: name, limit: 1 });
+        if (b && b.number > after) return stack.waitForBuild(ns, b.id, 180_000);
+        if (Date.now() - t > 30_000) throw new Error(`no build of ${ns}/${name} after #${after}`);
         await new Promise((r) => setTimeout(r, 50));
       }
     },

@@ -10,7 +10,9 @@
 // 3. osls (`sls package`) turns serverless.yml into the CloudFormation
 //    template and one zip per function, in --out (default .serverless/).
 //
-// Usage: node scripts/package-aws.mjs [--out DIR] [--stage STAGE] [--region REGION] [--bundle-only]
+// Usage: node scripts/package-aws.mjs [--out DIR] [--stage STAGE] [--region REGION] [--bundle-only] [--no-builder]
+// (--no-builder leaves dist/builder/ alone: the template test uses it, so that
+// it never rewrites a builder bundle a local build may be running.)
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -91,14 +93,16 @@ for (const name of FUNCTIONS) {
   });
   writeFileSync(join(root, "dist/lambda", `${name}.meta.json`), JSON.stringify(result.metafile));
 }
-// The builder program itself, as `npm run build` bundles it.
-const bundled = spawnSync(process.execPath, [join(root, "scripts/bundle-builder.mjs")], { cwd: root, stdio: "inherit" });
-if (bundled.status !== 0) process.exit(bundled.status ?? 1);
-await build({
-  ...common,
-  entryPoints: [join(root, "src/adapters/aws/builder-task.ts")],
-  outfile: join(root, "dist/builder/cascade-builder-task.mjs"),
-});
+if (!args.includes("--no-builder")) {
+  // The builder program itself, as `npm run build` bundles it.
+  const bundled = spawnSync(process.execPath, [join(root, "scripts/bundle-builder.mjs")], { cwd: root, stdio: "inherit" });
+  if (bundled.status !== 0) process.exit(bundled.status ?? 1);
+  await build({
+    ...common,
+    entryPoints: [join(root, "src/adapters/aws/builder-task.ts")],
+    outfile: join(root, "dist/builder/cascade-builder-task.mjs"),
+  });
+}
 
 if (!args.includes("--bundle-only")) {
   const sls = join(root, "node_modules/osls/bin/serverless.js");

@@ -176,6 +176,79 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
       await expect(store.updateBuild("ns", "web-9", { phase: "Complete" })).rejects.toThrow(/build "ns\/web-9" not found/);
     });
 
+    it("changes the planning revision when a BuildConfig is put, and keeps it otherwise", async () => {
+      const r0 = await store.planningRevision();
+      await store.putBuildConfig(bc("web"), NOW);
+      const r1 = await store.planningRevision();
+      expect(r1).not.toBe(r0);
+      await store.enqueueBuilds([req("web")], { now: NOW, logDir: "/l" });
+      await store.updateBuild("ns", "web-1", { phase: "Running", startedAt: NOW });
+      await store.updateBuild("ns", "web-1", { phase: "Complete", completedAt: NOW });
+      expect(await store.planningRevision()).toBe(r1);
+      await store.putBuildConfig(bc("web"), NOW); // the same config again still counts as a change
+      const r2 = await store.planningRevision();
+      expect(r2).not.toBe(r1);
+      store = await h.reopen();
+      expect(await store.planningRevision()).toBe(r2);
+    });
+
+    it("records the bases of a BuildConfig's newest build that has any, and changes the revision only when they differ", async () => {
+      await store.putBuildConfig(bc("web", "Parallel"), NOW);
+      expect((await store.getBuildConfig("ns", "web"))?.recordedBases).toBeUndefined();
+      await store.enqueueBuilds([req("web"), req("web"), req("web")], { now: NOW, logDir: "/l" });
+      const bases = (...names: string[]) => ({ bases: names.map((name, i) => ({ name, digest: `sha256:${String(i).repeat(64)}` })) });
+      const r0 = await store.planningRevision();
+      await store.updateBuild("ns", "web-2", { phase: "Complete", inputs: bases("reg.test/base:1", "node:20") });
+      const r1 = await store.planningRevision();
+      expect(r1).not.toBe(r0);
+      expect((await store.getBuildConfig("ns", "web"))?.recordedBases).toEqual(["reg.test/base:1", "node:20"]);
+      // An older build finishing later does not replace what a newer one recorded.
+      await store.updateBuild("ns", "web-1", { phase: "Complete", inputs: bases("reg.test/old:1") });
+      expect((await store.getBuildConfig("ns", "web"))?.recordedBases).toEqual(["reg.test/base:1", "node:20"]);
+      expect(await store.planningRevision()).toBe(r1);
+      // The same names from a newer build (other digests) change nothing the graph uses.
+      await store.updateBuild("ns", "web-3", { phase: "Failed", inputs: { bases: [{ name: "reg.test/base:1", digest: `sha256:${"9".repeat(64)}` }, { name: "node:20" }] } });
+      expect(await store.planningRevision()).toBe(r1);
+      // A build without bases records nothing.
+      await store.enqueueBuilds([req("web")], { now: NOW, logDir: "/l" });
+      await store.updateBuild("ns", "web-4", { phase: "Failed", inputs: { bases: [] } });
+      expect((await store.listBuildConfigs())[0]?.recordedBases).toEqual(["reg.test/base:1", "node:20"]);
+      expect(await store.planningRevision()).toBe(r1);
+      await store.enqueueBuilds([req("web")], { now: NOW, logDir: "/l" });
+      await store.updateBuild("ns", "web-5", { phase: "Complete", inputs: bases("reg.test/base:2") });
+      expect((await store.listBuildConfigs())[0]?.recordedBases).toEqual(["reg.test/base:2"]);
+      expect(await store.planningRevision()).not.toBe(r1);
+      store = await h.reopen();
+      expect((await store.getBuildConfig("ns", "web"))?.recordedBases).toEqual(["reg.test/base:2"]);
+    });
+
+    it("gives each named BuildConfig's newest queued build, and its newest builds with its last Complete one", async () => {
+      await store.putBuildConfig(bc("web", "Parallel"), NOW);
+      await store.putBuildConfig(bc("api", "Parallel"), NOW);
+      await store.putBuildConfig(bc("web", "Parallel", "other"), NOW);
+      await store.enqueueBuilds([req("web"), req("web"), req("web"), req("web"), req("api"), req("web", "other")], { now: NOW, logDir: "/l" });
+      await store.updateBuild("ns", "web-1", { phase: "Complete" });
+      await store.updateBuild("ns", "web-3", { phase: "Failed" });
+      await store.updateBuild("ns", "web-4", { phase: "Running" });
+      await store.updateBuild("ns", "api-1", { phase: "Complete" });
+      const refs = [
+        { namespace: "ns", name: "web" },
+        { namespace: "ns", name: "api" },
+        { namespace: "other", name: "web" },
+        { namespace: "ns", name: "none" },
+      ];
+      expect(await store.queuedBuildIds(refs)).toEqual(new Map([["ns/web", "web-2"], ["other/web", "web-1"]]));
+      const recent = await store.recentBuilds(refs, 2);
+      expect([...recent.keys()].sort()).toEqual(["ns/api", "ns/none", "ns/web", "other/web"]);
+      expect(recent.get("ns/web")!.recent.map((b) => `${b.id}:${b.phase}`)).toEqual(["web-4:Running", "web-3:Failed"]);
+      expect(recent.get("ns/web")!.lastComplete?.id).toBe("web-1");
+      expect(recent.get("ns/api")!.recent.map((b) => b.id)).toEqual(["api-1"]);
+      expect(recent.get("ns/api")!.lastComplete?.id).toBe("api-1");
+      expect(recent.get("other/web")).toEqual({ recent: [expect.objectContaining({ id: "web-1", namespace: "other", phase: "New" })] });
+      expect(recent.get("ns/none")).toEqual({ recent: [] });
+      expect(await store.queuedBuildIds([])).toEqual(new Map());
+    });
+
     it("keeps an outbox per subscriber with retries and dead letters", async () => {
       const s1 = await store.addSubscriber({ url: "http://127.0.0.1:1/a", secret: "k", mode: "binary" }, NOW);
       await store.addSubscriber({ url: "http://127.0.0.1:1/b", secret: "k", mode: "structured" }, NOW);

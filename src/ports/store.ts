@@ -14,6 +14,34 @@ export interface StoredBuildConfig {
   lastVersion: number;
   createdAt: string;
   updatedAt: string;
+  /**
+   * The base image names (as recorded) of its newest build that recorded any:
+   * what its ImageChange triggers follow when its Dockerfile lives in the
+   * repository. Absent until a build records bases.
+   */
+  recordedBases?: string[];
+}
+
+/** `namespace` and `name` of a BuildConfig. */
+export interface BuildConfigRef {
+  namespace: string;
+  name: string;
+}
+
+export const refKey = (r: BuildConfigRef): string => `${r.namespace}/${r.name}`;
+
+/** The base names a build recorded, as `recordedBases` keeps them; undefined when it recorded none. */
+export function recordedBaseNames(b: Pick<Build, "inputs">): string[] | undefined {
+  const names = (b.inputs?.bases ?? []).map((x) => x.name);
+  return names.length ? names : undefined;
+}
+
+/** What planning reads of one BuildConfig's builds. */
+export interface RecentBuilds {
+  /** Its newest builds, newest first (as many as asked for, or fewer). */
+  recent: Build[];
+  /** Its newest Complete build, also when it is older than `recent`. */
+  lastComplete?: Build;
 }
 
 export interface BuildRequest {
@@ -62,6 +90,18 @@ export interface Store {
   putBuildConfig(config: BuildConfig, now: string): Promise<{ created: boolean; stored: StoredBuildConfig }>;
   getBuildConfig(namespace: string, name: string): Promise<StoredBuildConfig | undefined>;
   listBuildConfigs(): Promise<StoredBuildConfig[]>;
+  /**
+   * A number that changes whenever what the image dependency graph is made of
+   * changes: a BuildConfig is put, or a build records bases that differ from
+   * its BuildConfig's `recordedBases`. Read before `listBuildConfigs`, it
+   * tells a process whether the graph it keeps (from an earlier list) is still
+   * current, at the cost of one small read.
+   */
+  planningRevision(): Promise<number>;
+  /** The id of each named BuildConfig's newest queued (New) build, for those that have one, by `namespace/name`. */
+  queuedBuildIds(refs: readonly BuildConfigRef[]): Promise<Map<string, string>>;
+  /** Each named BuildConfig's newest `limit` builds and its newest Complete build, by `namespace/name` (every ref gets an entry). */
+  recentBuilds(refs: readonly BuildConfigRef[], limit: number): Promise<Map<string, RecentBuilds>>;
 
   /**
    * Atomically: record the delivery (if given), take the next build number of
@@ -88,7 +128,12 @@ export interface Store {
    * on is Complete) and move it to Pending.
    */
   claimNextBuild(now: string, maxActive: number): Promise<Build | undefined>;
-  /** Update a build; with `ifPhase`, only when its phase is one of those (else ConflictError). */
+  /**
+   * Update a build; with `ifPhase`, only when its phase is one of those (else
+   * ConflictError). When the build then has bases (`inputs.bases`) and no
+   * newer build of its BuildConfig recorded any, their names become the
+   * BuildConfig's `recordedBases` (and `planningRevision` changes if they differ).
+   */
   updateBuild(namespace: string, id: string, patch: Partial<Build>, ifPhase?: BuildPhase[]): Promise<Build>;
   /** Builds left Pending or Running by a process that stopped: put them back in the queue. */
   requeueInterrupted(now: string): Promise<Build[]>;

@@ -9,7 +9,11 @@
  * transaction per subscriber).
  *
  * Items (pk / sk):
- *   CONFIG / <ns>/<name>            a BuildConfig: `config` (its JSON), createdAt, updatedAt
+ *   CONFIG / <ns>/<name>            a BuildConfig: `config` (its JSON), createdAt, updatedAt, and
+ *                                   `recordedBases` / `recordedNumber`: the base names of its newest
+ *                                   build that recorded any, and that build's number
+ *   PLANREV / PLANREV               `rev`: the planning revision, bumped in the same transaction as
+ *                                   every BuildConfig put and every change of a `recordedBases`
  *   RUN / <ns>/<name>               its run state: `lastVersion` (the build counter), `active`
  *                                   (its builds in Pending or Running), `queue` (a map from build
  *                                   number to {seq, policy} for its builds in New) and `rev`, bumped
@@ -81,15 +85,19 @@ import {
   type TransactWriteCommandInput,
 } from "@aws-sdk/lib-dynamodb";
 import { createHash, randomUUID } from "node:crypto";
-import { Build, type BuildPhase } from "../../core/build.js";
+import { Build, buildId, type BuildPhase } from "../../core/build.js";
 import type { BuildConfig } from "../../core/buildconfig.js";
 import { CascadeError, ConflictError, NotFoundError, ValidationError } from "../../core/errors.js";
 import {
   buildFromRequest,
+  recordedBaseNames,
+  refKey,
+  type BuildConfigRef,
   type BuildFilter,
   type BuildRequest,
   type Delivery,
   type OutboxDelivery,
+  type RecentBuilds,
   type Store,
   type StoredBuildConfig,
   type Subscriber,
@@ -159,6 +167,7 @@ const K = {
   build: (ns: string, name: string, n: number): Key => ({ pk: `BUILD#${ns}/${name}`, sk: pad(n, 10) }),
   seq: { pk: "SEQ", sk: "SEQ" } as Key,
   slots: { pk: "SLOTS", sk: "SLOTS" } as Key,
+  planRev: { pk: "PLANREV", sk: "PLANREV" } as Key,
   delivery: (d: Delivery): Key => ({ pk: `DELIVERY#${d.provider}`, sk: d.id }),
   sub: (url: string): Key => ({ pk: "SUB", sk: createHash("sha256").update(url).digest("hex") }),
   outbox: (seq: number): Key => ({ pk: "OUTBOX", sk: pad(seq, 16) }),
@@ -450,26 +459,29 @@ export class DynamoDbStore implements Store {
           },
           { Put: { TableName: this.tableName, Item: run, ConditionExpression: "attribute_not_exists(pk)" } },
           { Put: { TableName: this.tableName, Item: { ...K.name(name, ns), ns, name } } },
+          this.bumpPlanningRevision(),
         ]);
         const stored: StoredBuildConfig = { config, lastVersion: 0, createdAt: now, updatedAt: now };
         return { created: true, stored };
       }
       const x = new Expr();
-      const r = await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: K.config(ns, name),
-          UpdateExpression: `SET ${x.path("config")} = ${x.value(json)}, ${x.path("updatedAt")} = ${x.value(now)}`,
-          ConditionExpression: `attribute_exists(${x.path("pk")})`,
-          ReturnValues: "ALL_NEW",
-          ...x.attrs,
-        }),
-      );
-      const run = await this.get(K.run(ns, name));
+      await this.transact([
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: K.config(ns, name),
+            UpdateExpression: `SET ${x.path("config")} = ${x.value(json)}, ${x.path("updatedAt")} = ${x.value(now)}`,
+            ConditionExpression: `attribute_exists(${x.path("pk")})`,
+            ...x.attrs,
+          },
+        },
+        this.bumpPlanningRevision(),
+      ]);
+      const got = await this.batchGet([K.config(ns, name), K.run(ns, name)]);
+      const item = got.get(keyId(K.config(ns, name)));
       const stored: StoredBuildConfig = {
+        ...(item ? this.toStored(item, got.get(keyId(K.run(ns, name)))) : { lastVersion: 0, createdAt: now }),
         config,
-        lastVersion: num(run?.lastVersion),
-        createdAt: String(r.Attributes?.createdAt ?? now),
         updatedAt: now,
       };
       return { created: false, stored };
@@ -477,12 +489,85 @@ export class DynamoDbStore implements Store {
   }
 
   private toStored(config: Item, run: Item | undefined): StoredBuildConfig {
+    const recorded = config.recordedBases;
     return {
       config: JSON.parse(String(config.config)) as BuildConfig,
       lastVersion: num(run?.lastVersion),
       createdAt: String(config.createdAt),
       updatedAt: String(config.updatedAt),
+      ...(Array.isArray(recorded) && recorded.length ? { recordedBases: recorded.map(String) } : {}),
     };
+  }
+
+  /** The transaction item that bumps the planning revision. */
+  private bumpPlanningRevision(): TransactItem {
+    const x = new Expr();
+    return { Update: { TableName: this.tableName, Key: K.planRev, UpdateExpression: `ADD ${x.path("rev")} ${x.value(1)}`, ...x.attrs } };
+  }
+
+  async planningRevision() {
+    return this.guard("read the planning revision", async () => num((await this.get(K.planRev))?.rev));
+  }
+
+  async queuedBuildIds(refs: readonly BuildConfigRef[]) {
+    return this.guard("read queued builds", async () => {
+      const runs = await this.batchGet(refs.map((r) => K.run(r.namespace, r.name)));
+      const out = new Map<string, string>();
+      for (const r of refs) {
+        const run = runs.get(keyId(K.run(r.namespace, r.name)));
+        const numbers = Object.keys((run?.queue as Record<string, unknown> | undefined) ?? {}).map(Number);
+        if (numbers.length) out.set(refKey(r), buildId(r.name, Math.max(...numbers)));
+      }
+      return out;
+    });
+  }
+
+  async recentBuilds(refs: readonly BuildConfigRef[], limit: number) {
+    return this.guard("read recent builds", async () => {
+      const per = await mapLimit(refs, 8, async (r): Promise<RecentBuilds> => {
+        const pk = K.builds(r.namespace, r.name);
+        const recent = limit > 0 ? (await this.queryPartition(pk, { newestFirst: true, limit })).map((i) => this.toBuild(i)) : [];
+        let lastComplete = recent.find((b) => b.phase === "Complete");
+        if (!lastComplete) {
+          const [item] = await this.queryPartition(pk, { newestFirst: true, limit: 1, filter: (x) => `${x.path("b.phase")} = ${x.value("Complete")}` });
+          if (item) lastComplete = this.toBuild(item);
+        }
+        return { recent, ...(lastComplete ? { lastComplete } : {}) };
+      });
+      return new Map(refs.map((r, i) => [refKey(r), per[i]!]));
+    });
+  }
+
+  /**
+   * The writes that make `build`'s bases its BuildConfig's recorded bases,
+   * when it has bases and no newer build recorded any: conditioned on the
+   * recorded number read, so that a concurrent recorder makes this a lost race.
+   */
+  private async recordBases(build: Build): Promise<TransactItem[]> {
+    const names = recordedBaseNames(build);
+    if (!names) return [];
+    const config = await this.get(K.config(build.namespace, build.buildConfig));
+    if (!config) return [];
+    const recordedNumber = typeof config.recordedNumber === "number" ? config.recordedNumber : undefined;
+    if (recordedNumber !== undefined && build.number < recordedNumber) return [];
+    const previous = Array.isArray(config.recordedBases) ? config.recordedBases.map(String) : undefined;
+    const same = previous !== undefined && previous.length === names.length && previous.every((n, i) => n === names[i]);
+    if (same && recordedNumber === build.number) return [];
+    const x = new Expr();
+    const items: TransactItem[] = [
+      {
+        Update: {
+          TableName: this.tableName,
+          Key: K.config(build.namespace, build.buildConfig),
+          UpdateExpression: `SET ${x.path("recordedBases")} = ${x.value(names)}, ${x.path("recordedNumber")} = ${x.value(build.number)}`,
+          ConditionExpression:
+            recordedNumber === undefined ? `attribute_not_exists(${x.path("recordedNumber")})` : `${x.path("recordedNumber")} = ${x.value(recordedNumber)}`,
+          ...x.attrs,
+        },
+      },
+    ];
+    if (!same) items.push(this.bumpPlanningRevision());
+    return items;
   }
 
   async getBuildConfig(namespace: string, name: string) {
@@ -776,12 +861,14 @@ export class DynamoDbStore implements Store {
         ...xb.attrs,
       };
 
-      // Derived state: the BuildConfig's queue and active count, and the global active count.
+      // Derived state: the BuildConfig's queue and active count, the global active count, its recorded bases.
       const wasQueued = current.phase === "New";
       const isQueued = next.phase === "New";
       const activeDelta = Number(ACTIVE_PHASES.includes(next.phase)) - Number(ACTIVE_PHASES.includes(current.phase));
+      const recording = await this.recordBases(next);
       if (wasQueued === isQueued && activeDelta === 0) {
-        await this.doc.send(new UpdateCommand(buildUpdate));
+        if (recording.length) await this.transact([{ Update: buildUpdate }, ...recording]);
+        else await this.doc.send(new UpdateCommand(buildUpdate));
         return next;
       }
       const xr = new Expr();
@@ -816,7 +903,7 @@ export class DynamoDbStore implements Store {
           },
         });
       }
-      await this.transact(items);
+      await this.transact([...items, ...recording]);
       return next;
     });
   }

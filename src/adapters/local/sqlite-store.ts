@@ -12,10 +12,14 @@ import type { BuildConfig } from "../../core/buildconfig.js";
 import { ConflictError, NotFoundError, ValidationError } from "../../core/errors.js";
 import {
   buildFromRequest,
+  recordedBaseNames,
+  refKey,
+  type BuildConfigRef,
   type BuildFilter,
   type BuildRequest,
   type Delivery,
   type OutboxDelivery,
+  type RecentBuilds,
   type Store,
   type StoredBuildConfig,
   type Subscriber,
@@ -46,10 +50,32 @@ const MIGRATIONS: string[] = [
      status TEXT NOT NULL DEFAULT 'pending', last_error TEXT, delivered_at TEXT,
      UNIQUE (event_id, subscriber_id));
    CREATE INDEX outbox_due ON outbox (status, next_attempt_at);`,
+  // 3: what the planner's graph is made of: each BuildConfig's recorded bases (from its newest build
+  // that recorded any, by number) and a revision bumped whenever a BuildConfig or its recorded bases change.
+  `ALTER TABLE buildconfigs ADD COLUMN recorded_bases TEXT;
+   ALTER TABLE buildconfigs ADD COLUMN recorded_number INTEGER NOT NULL DEFAULT 0;
+   CREATE TABLE revisions (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+   INSERT INTO revisions (name, value) VALUES ('planning', 1);
+   UPDATE buildconfigs SET (recorded_bases, recorded_number) = (
+     SELECT (SELECT json_group_array(json_extract(x.value, '$.name')) FROM json_each(b.record, '$.inputs.bases') x), b.number
+     FROM builds b
+     WHERE b.namespace = buildconfigs.namespace AND b.buildconfig = buildconfigs.name
+       AND json_array_length(b.record, '$.inputs.bases') > 0
+     ORDER BY b.number DESC LIMIT 1)
+   WHERE EXISTS (SELECT 1 FROM builds b WHERE b.namespace = buildconfigs.namespace AND b.buildconfig = buildconfigs.name
+     AND json_array_length(b.record, '$.inputs.bases') > 0);`,
 ];
 
 interface BuildRow {
   record: string;
+}
+
+interface ConfigRow {
+  config: string;
+  last_version: number;
+  created_at: string;
+  updated_at: string;
+  recorded_bases: string | null;
 }
 
 export class SqliteStore implements Store {
@@ -88,8 +114,8 @@ export class SqliteStore implements Store {
     const name = config.metadata.name;
     return this.db.transaction(() => {
       const row = this.db
-        .prepare("SELECT last_version, created_at FROM buildconfigs WHERE namespace = ? AND name = ?")
-        .get(ns, name) as { last_version: number; created_at: string } | undefined;
+        .prepare("SELECT last_version, created_at, recorded_bases FROM buildconfigs WHERE namespace = ? AND name = ?")
+        .get(ns, name) as { last_version: number; created_at: string; recorded_bases: string | null } | undefined;
       const json = JSON.stringify(config);
       if (row) {
         this.db
@@ -102,35 +128,90 @@ export class SqliteStore implements Store {
           )
           .run(ns, name, json, now, now);
       }
+      this.bumpPlanningRevision();
       const stored: StoredBuildConfig = {
         config,
         lastVersion: row?.last_version ?? 0,
         createdAt: row?.created_at ?? now,
         updatedAt: now,
+        ...(row?.recorded_bases ? { recordedBases: JSON.parse(row.recorded_bases) as string[] } : {}),
       };
       return { created: !row, stored };
     })();
   }
 
-  private toStored(r: { config: string; last_version: number; created_at: string; updated_at: string }): StoredBuildConfig {
-    return { config: JSON.parse(r.config) as BuildConfig, lastVersion: r.last_version, createdAt: r.created_at, updatedAt: r.updated_at };
+  private toStored(r: ConfigRow): StoredBuildConfig {
+    return {
+      config: JSON.parse(r.config) as BuildConfig,
+      lastVersion: r.last_version,
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+      ...(r.recorded_bases ? { recordedBases: JSON.parse(r.recorded_bases) as string[] } : {}),
+    };
   }
 
   async getBuildConfig(namespace: string, name: string) {
-    const r = this.db.prepare("SELECT * FROM buildconfigs WHERE namespace = ? AND name = ?").get(namespace, name) as
-      | { config: string; last_version: number; created_at: string; updated_at: string }
-      | undefined;
+    const r = this.db.prepare("SELECT * FROM buildconfigs WHERE namespace = ? AND name = ?").get(namespace, name) as ConfigRow | undefined;
     return r ? this.toStored(r) : undefined;
   }
 
   async listBuildConfigs() {
-    const rows = this.db.prepare("SELECT * FROM buildconfigs ORDER BY namespace, name").all() as {
-      config: string;
-      last_version: number;
-      created_at: string;
-      updated_at: string;
-    }[];
+    const rows = this.db.prepare("SELECT * FROM buildconfigs ORDER BY namespace, name").all() as ConfigRow[];
     return rows.map((r) => this.toStored(r));
+  }
+
+  async planningRevision() {
+    return (this.db.prepare("SELECT value FROM revisions WHERE name = 'planning'").get() as { value: number }).value;
+  }
+
+  private bumpPlanningRevision(): void {
+    this.db.prepare("UPDATE revisions SET value = value + 1 WHERE name = 'planning'").run();
+  }
+
+  /** A build now has these bases: they become its BuildConfig's recorded bases unless a newer build recorded some. */
+  private recordBases(build: Build): void {
+    const names = recordedBaseNames(build);
+    if (!names) return;
+    const row = this.db
+      .prepare("SELECT recorded_bases, recorded_number FROM buildconfigs WHERE namespace = ? AND name = ?")
+      .get(build.namespace, build.buildConfig) as { recorded_bases: string | null; recorded_number: number } | undefined;
+    if (!row || build.number < row.recorded_number) return;
+    const json = JSON.stringify(names);
+    if (json === row.recorded_bases && build.number === row.recorded_number) return;
+    this.db
+      .prepare("UPDATE buildconfigs SET recorded_bases = ?, recorded_number = ? WHERE namespace = ? AND name = ?")
+      .run(json, build.number, build.namespace, build.buildConfig);
+    if (json !== row.recorded_bases) this.bumpPlanningRevision();
+  }
+
+  async queuedBuildIds(refs: readonly BuildConfigRef[]) {
+    const out = new Map<string, string>();
+    const newest = this.db.prepare(
+      "SELECT id FROM builds WHERE namespace = ? AND buildconfig = ? AND phase = 'New' ORDER BY number DESC LIMIT 1",
+    );
+    for (const r of refs) {
+      const row = newest.get(r.namespace, r.name) as { id: string } | undefined;
+      if (row) out.set(refKey(r), row.id);
+    }
+    return out;
+  }
+
+  async recentBuilds(refs: readonly BuildConfigRef[], limit: number) {
+    const out = new Map<string, RecentBuilds>();
+    const recent = this.db.prepare("SELECT record FROM builds WHERE namespace = ? AND buildconfig = ? ORDER BY number DESC LIMIT ?");
+    const complete = this.db.prepare(
+      "SELECT record FROM builds WHERE namespace = ? AND buildconfig = ? AND phase = 'Complete' ORDER BY number DESC LIMIT 1",
+    );
+    for (const r of refs) {
+      const builds = (recent.all(r.namespace, r.name, Math.max(0, limit)) as BuildRow[]).map((x) => JSON.parse(x.record) as Build);
+      let lastComplete = builds.find((b) => b.phase === "Complete");
+      if (!lastComplete) {
+        const row = complete.get(r.namespace, r.name) as BuildRow | undefined;
+        if (row) lastComplete = JSON.parse(row.record) as Build;
+      }
+      out.set(refKey(r), { recent: builds, ...(lastComplete ? { lastComplete } : {}) });
+    }
+    return out;
   }
 
   async deliveryBuilds(delivery: Delivery): Promise<Build[] | undefined> {
@@ -288,6 +369,7 @@ export class SqliteStore implements Store {
       this.db
         .prepare("UPDATE builds SET phase = ?, record = ? WHERE namespace = ? AND id = ?")
         .run(next.phase, JSON.stringify(next), namespace, id);
+      this.recordBases(next);
       return next;
     })();
   }

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { checkBuildConfig, type BuildConfig } from "./buildconfig.js";
 import { graphNode } from "./graph-nodes.js";
-import { buildGraph, downstreamInPlan, findCycle, planClosure, planImageUpdate, type GraphNode, type PlanState } from "./planner.js";
+import { buildGraph, downstreamClosure, downstreamInPlan, findCycle, planClosure, planImageUpdate, type GraphNode, type PlanState } from "./planner.js";
 
 const R = "registry.example.test";
 const img = (n: string) => `${R}/${n}:latest`;
@@ -84,6 +84,14 @@ describe("planner", () => {
     expect(downstreamInPlan(plan, "ns/a")).toEqual(["ns/b", "ns/c", "ns/d"]);
     expect(downstreamInPlan(plan, "ns/b")).toEqual(["ns/d"]);
     expect(downstreamInPlan(plan, "ns/d")).toEqual([]);
+  });
+
+  it("given roots, when their downstream closure is asked for, then it holds every BuildConfig a plan from them can touch, once", () => {
+    expect(downstreamClosure(diamond, ["ns/b", "ns/nobody", "ns/b"]).sort()).toEqual(["ns/b", "ns/d"]);
+    expect(downstreamClosure(diamond, ["ns/a"]).sort()).toEqual(["ns/a", "ns/b", "ns/c", "ns/d"]);
+    const plan = planClosure(diamond, [{ key: "ns/a", reason: "push" }], noState);
+    expect(new Set(plan.waves.flat().map((b) => b.key))).toEqual(new Set(downstreamClosure(diamond, ["ns/a"])));
+    expect(downstreamClosure(buildGraph([node("ns/x", "x", ["y"]), node("ns/y", "y", ["x"])]), ["ns/x"]).sort()).toEqual(["ns/x", "ns/y"]);
   });
 
   it.each([

@@ -448,18 +448,22 @@ export function planImageUpdate(graph: ImageGraph, event: { image: string; diges
   return plan(c, nodes, (k) => `base ${image} changed to ${digest}${lasts[k] ? ` (was ${lasts[k]})` : ""}`, state, skipped);
 }
 
+/** A new generation for the records' stamps, which hold it shifted by one bit: records are cleaned before it overflows. */
+function nextGeneration(c: Compiled): number {
+  if (c.generation >= 0x3ffffffe) {
+    for (let i = 0; i < c.keys.length; i++) c.rec[i * REC + STAMP] = 0;
+    c.generation = 0;
+  }
+  return ++c.generation;
+}
+
 /**
  * The closure of root nodes (breadth first: each node once, whatever the
  * number of paths to it), then Kahn's algorithm over it, wave by wave, into
  * the scratch arrays; the plan keeps exact-size copies.
  */
 function plan(c: Compiled, roots: readonly number[], rootReason: (k: number) => string, state: PlanState, skipped: Plan["skipped"]): CompactPlan {
-  if (c.generation >= 0x3ffffffe) {
-    // Stamps hold the generation shifted by one bit: start again from clean records before it overflows.
-    for (let i = 0; i < c.keys.length; i++) c.rec[i * REC + STAMP] = 0;
-    c.generation = 0;
-  }
-  const gen = ++c.generation;
+  const gen = nextGeneration(c);
   const IN = gen << 1;
   const PLACED = IN | 1;
   const { keys, rec, queue, order, deps, ups } = c;
@@ -586,6 +590,36 @@ function plan(c: Compiled, roots: readonly number[], rootReason: (k: number) => 
     },
     skipped,
   );
+}
+
+/**
+ * These BuildConfigs and every one downstream of them, each once (keys not in
+ * the graph are left out): the most a plan from these roots can touch, so
+ * that the state it needs can be read before planning.
+ */
+export function downstreamClosure(graph: ImageGraph, keys: Iterable<string>): string[] {
+  const c = compile(graph);
+  const IN = nextGeneration(c) << 1;
+  const { rec, deps, queue } = c;
+  let qn = 0;
+  for (const k of keys) {
+    const i = c.index.get(k);
+    if (i === undefined || rec[i * REC + STAMP] === IN) continue;
+    rec[i * REC + STAMP] = IN;
+    queue[qn++] = i;
+  }
+  for (let q = 0; q < qn; q++) {
+    const r = queue[q]! * REC;
+    for (let e = rec[r + DEP_START]!, end = rec[r + DEP_END]!; e < end; e++) {
+      const d = deps[e]!;
+      if (rec[d * REC + STAMP] === IN) continue;
+      rec[d * REC + STAMP] = IN;
+      queue[qn++] = d;
+    }
+  }
+  const out = new Array<string>(qn);
+  for (let q = 0; q < qn; q++) out[q] = c.keys[queue[q]!]!;
+  return out;
 }
 
 /** Every BuildConfig downstream of `key` in a plan: what a failure of `key` leaves not run. */

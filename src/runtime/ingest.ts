@@ -104,9 +104,11 @@ function verifier(only: OpenShiftTarget | undefined, present: boolean, provider:
 
 /** Match, authenticate, deduplicate and queue the events of one delivery. */
 export async function ingestGitDelivery(deps: IngestDeps, d: GitDelivery): Promise<HttpResponse> {
-  const configs = (await deps.store.listBuildConfigs())
-    .map((s) => s.config)
-    .filter((c) => !d.only || (ns(c) === d.only.namespace && c.metadata.name === d.only.name));
+  // Only the BuildConfigs of the delivery's repositories (from the index planning keeps), or the one of an OpenShift URL:
+  // matchGitEvent decides over them as over every BuildConfig.
+  const configs: readonly BuildConfig[] = d.only
+    ? [(await deps.store.getBuildConfig(d.only.namespace, d.only.name))?.config].filter((c): c is BuildConfig => c !== undefined)
+    : await deps.planning.repositoryConfigs(d.events.flatMap((e) => e.repository.urls));
   if (d.only) {
     // OpenShift checks the secret in the URL before anything else, and answers every failure alike.
     const target = configs[0];

@@ -1,9 +1,21 @@
 /**
- * Planning at run time: load the graph and state from the store, ask the pure
- * planner, and turn its plan into queued builds (with their dependencies) or
- * causes coalesced into builds already queued. Also follows through after a
- * build: its pushed image is an image update, and its failure leaves its
- * downstream builds not run.
+ * Planning at run time: keep the graph, ask the pure planner, and turn its
+ * plan into queued builds (with their dependencies) or causes coalesced into
+ * builds already queued. Also follows through after a build: its pushed image
+ * is an image update, and its failure leaves its downstream builds not run.
+ *
+ * Kept across events (the "estate"): every BuildConfig, the image dependency
+ * graph compiled from them and the bases their builds recorded, and the
+ * repository index (normalised repository URL -> BuildConfigs). It is keyed
+ * on the store's planning revision, which every BuildConfig put and every
+ * change of recorded bases bumps, in the same write: each event reads the
+ * revision (one small read) and reloads the estate from the store when it
+ * moved. So a cold process (a Lambda) builds it from the store, and a process
+ * never plans on a graph older than the revision it read, whoever changed it.
+ * Per event, the store is asked only about the BuildConfigs the event can
+ * touch: the recent builds of the followers and producers of an updated
+ * image (or of a push's roots), and the queued builds of their downstream
+ * closure.
  */
 import type { Logger } from "pino";
 import { isTerminal, type Build, type BuildCause } from "../core/build.js";
@@ -11,11 +23,21 @@ import type { BuildConfig, ObjectReference } from "../core/buildconfig.js";
 import { ConflictError, NotFoundError } from "../core/errors.js";
 import type { GitRefEvent } from "../core/events-in.js";
 import { graphNode } from "../core/graph-nodes.js";
-import { matchGitEvent } from "../core/match.js";
+import { matchGitEvent, RepositoryIndex } from "../core/match.js";
 import { normalizeImageRef, parseImageRef } from "../core/image-ref.js";
-import { buildGraph, planClosure, planImageUpdate, type ImageGraph, type Plan, type PlanState, type Root } from "../core/planner.js";
+import {
+  buildGraph,
+  downstreamClosure,
+  planClosure,
+  planImageUpdate,
+  type CompactPlan,
+  type ImageGraph,
+  type Plan,
+  type PlanState,
+  type Root,
+} from "../core/planner.js";
 import type { Clock } from "../ports/clock.js";
-import type { BuildRequest, Delivery, Store } from "../ports/store.js";
+import type { BuildConfigRef, BuildRequest, Delivery, RecentBuilds, Store, StoredBuildConfig } from "../ports/store.js";
 import { sourceInputs, type Builds } from "./builds.js";
 
 export interface PlanningOptions {
@@ -25,6 +47,14 @@ export interface PlanningOptions {
   log: Logger;
   /** How ImageStreamTag and DockerImage references become images; default the builds' resolver. */
   resolve?: (ref: ObjectReference, namespace: string) => string;
+}
+
+export interface SubmitOptions {
+  delivery?: Delivery;
+  inputsFor?: (key: string, c: BuildConfig) => BuildRequest["inputs"] | undefined;
+  outputTagsFor?: (key: string) => string[] | undefined;
+  envFor?: (key: string) => BuildRequest["env"] | undefined;
+  noCoalesce?: Set<string>;
 }
 
 export interface Submitted {
@@ -37,55 +67,142 @@ export interface Submitted {
 /** The reason recorded on a chain build that did not run because its upstreams changed nothing it uses. */
 export const UPSTREAM_UNCHANGED = "UpstreamUnchanged";
 
+/** How many of a BuildConfig's newest builds planning reads for what they waited on and pushed. */
+const RECENT_BUILDS = 10;
+
+/** What planning keeps across events, as of one planning revision of the store. */
+interface Estate {
+  revision: number;
+  /** Every BuildConfig, in the store's order. */
+  configs: BuildConfig[];
+  byKey: Map<string, StoredBuildConfig>;
+  graph: ImageGraph;
+  repositories: RepositoryIndex;
+  /** Output repository (`registry/repository`, no tag) -> the BuildConfigs that push to it. */
+  pushersTo: Map<string, string[]>;
+}
+
+const keyOf = (c: BuildConfig) => `${c.metadata.namespace ?? "default"}/${c.metadata.name}`;
+const refOf = (key: string): BuildConfigRef => {
+  const slash = key.indexOf("/");
+  return { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+};
+const repositoryOf = (image: string): string | undefined => {
+  try {
+    const r = parseImageRef(image);
+    return `${r.registry}/${r.repository}`;
+  } catch {
+    return undefined;
+  }
+};
+
 export class Planning {
   private readonly resolve: (ref: ObjectReference, namespace: string) => string;
+  private kept: Estate | undefined;
+  private loading: { revision: number; estate: Promise<Estate> } | undefined;
 
   constructor(private readonly o: PlanningOptions) {
     this.resolve = o.resolve ?? ((ref, ns) => o.builds.resolveRef(ref, ns));
   }
 
-  /** The image dependency graph of every stored BuildConfig, with the bases their last builds recorded. */
-  async graph(configs?: BuildConfig[]): Promise<ImageGraph> {
-    const all = configs ?? (await this.o.store.listBuildConfigs()).map((s) => s.config);
-    const nodes = [];
-    for (const c of all) {
-      const recent = await this.o.store.listBuilds({ namespace: c.metadata.namespace ?? "default", buildConfig: c.metadata.name, limit: 10 });
-      const withBases = recent.find((b) => b.inputs.bases.length > 0);
-      nodes.push(graphNode(c, { resolve: this.resolve, recordedBases: withBases?.inputs.bases.map((b) => b.name) ?? [] }));
-    }
-    return buildGraph(nodes);
+  /** The estate as of the store's current planning revision: the one kept, or loaded again when the revision moved. */
+  private async estate(): Promise<Estate> {
+    const revision = await this.o.store.planningRevision();
+    if (this.kept?.revision === revision) return this.kept;
+    if (this.loading?.revision === revision) return this.loading.estate;
+    const estate = this.load(revision).then(
+      (e) => {
+        // Revisions only grow: a slower load of an older revision never replaces a newer estate.
+        if (!this.kept || this.kept.revision < revision) this.kept = e;
+        if (this.loading?.revision === revision) this.loading = undefined;
+        return e;
+      },
+      (err: unknown) => {
+        if (this.loading?.revision === revision) this.loading = undefined;
+        throw err;
+      },
+    );
+    this.loading = { revision, estate };
+    return estate;
   }
 
-  /** Last digests from each BuildConfig's last successful build; queued builds to coalesce into. */
-  async state(): Promise<PlanState> {
-    const last = new Map<string, Map<string, string>>();
-    const queued = new Map<string, string>();
-    const producers = new Map<string, string>(); // `${image}@${digest}` -> ns/id of the build that pushed it
-    const waitsOn = new Map<string, Set<string>>(); // BuildConfig key -> builds its builds were ordered after
-    const all = await this.o.store.listBuilds({ limit: 100_000 });
-    for (const b of all) {
-      const key = `${b.namespace}/${b.buildConfig}`;
-      if (b.phase === "Complete" && b.outputs) {
-        const repo = parseImageRef(b.outputs.image);
-        for (const tag of b.outputs.tags) producers.set(`${repo.registry}/${repo.repository}:${tag}@${b.outputs.digest}`, `${b.namespace}/${b.id}`);
-      }
-      for (const d of b.dependsOn ?? []) {
-        if (!waitsOn.has(key)) waitsOn.set(key, new Set());
-        waitsOn.get(key)!.add(d);
-      }
-      if (b.phase === "Complete" && !last.has(key)) {
-        last.set(key, new Map(b.inputs.bases.filter((x) => x.digest).map((x) => [normalizeImageRef(x.name), x.digest!])));
-      }
-      if (b.phase === "New" && !queued.has(key)) queued.set(key, b.id);
+  /** Everything the estate holds, read from the store after `revision` was (so never older than it). */
+  private async load(revision: number): Promise<Estate> {
+    const stored = await this.o.store.listBuildConfigs();
+    const byKey = new Map(stored.map((s) => [keyOf(s.config), s]));
+    const configs = stored.map((s) => s.config);
+    const graph = buildGraph(stored.map((s) => graphNode(s.config, { resolve: this.resolve, recordedBases: s.recordedBases ?? [] })));
+    const pushersTo = new Map<string, string[]>();
+    for (const n of graph.nodes.values()) {
+      const repo = n.output === undefined ? undefined : repositoryOf(n.output);
+      if (repo === undefined) continue;
+      const l = pushersTo.get(repo);
+      if (l) l.push(n.key);
+      else pushersTo.set(repo, [n.key]);
     }
-    return {
+    this.o.log.debug({ revision, buildConfigs: configs.length }, "planning estate loaded");
+    return { revision, configs, byKey, graph, repositories: new RepositoryIndex(configs), pushersTo };
+  }
+
+  /**
+   * The image dependency graph of every stored BuildConfig (or of `configs`,
+   * e.g. before applying them), with the bases their builds recorded.
+   */
+  async graph(configs?: BuildConfig[]): Promise<ImageGraph> {
+    const estate = await this.estate();
+    if (!configs) return estate.graph;
+    return buildGraph(configs.map((c) => graphNode(c, { resolve: this.resolve, recordedBases: estate.byKey.get(keyOf(c))?.recordedBases ?? [] })));
+  }
+
+  /** The BuildConfigs whose source is the repository of one of these URLs, in the store's order. */
+  async repositoryConfigs(urls: readonly string[]): Promise<readonly BuildConfig[]> {
+    return (await this.estate()).repositories.configsFor(urls);
+  }
+
+  /**
+   * What the planner needs to know of the builds, for an event that can touch
+   * `closure`: queued builds there (to coalesce into), and for `recentOf`
+   * (followers of an updated image, its producers, a push's roots) their last
+   * successful build's base digests and what their newest builds waited on
+   * and pushed.
+   */
+  private async stateFor(recentOf: readonly string[], closure: readonly string[]): Promise<{ state: PlanState; recent: Map<string, RecentBuilds> }> {
+    const [recent, queued] = await Promise.all([
+      recentOf.length ? this.o.store.recentBuilds(recentOf.map(refOf), RECENT_BUILDS) : Promise.resolve(new Map<string, RecentBuilds>()),
+      closure.length ? this.o.store.queuedBuildIds(closure.map(refOf)) : Promise.resolve(new Map<string, string>()),
+    ]);
+    const last = new Map<string, Map<string, string>>();
+    const pushed = new Map<string, string[]>(); // `${image}@${digest}` -> ns/id of the builds that pushed it, newest first
+    const waitsOn = new Map<string, Set<string>>(); // BuildConfig key -> builds its newest builds were ordered after
+    for (const [key, r] of recent) {
+      const c = r.lastComplete;
+      if (c) last.set(key, new Map(c.inputs.bases.filter((x) => x.digest).map((x) => [normalizeImageRef(x.name), x.digest!])));
+      const builds = c && !r.recent.some((b) => b.id === c.id) ? [...r.recent, c] : r.recent;
+      for (const b of builds) {
+        for (const d of b.dependsOn ?? []) {
+          if (!waitsOn.has(key)) waitsOn.set(key, new Set());
+          waitsOn.get(key)!.add(d);
+        }
+        if (b.phase === "Complete" && b.outputs) {
+          const repo = parseImageRef(b.outputs.image);
+          for (const tag of b.outputs.tags) {
+            const k = `${repo.registry}/${repo.repository}:${tag}@${b.outputs.digest}`;
+            if (!pushed.has(k)) pushed.set(k, []);
+            pushed.get(k)!.push(`${b.namespace}/${b.id}`);
+          }
+        }
+      }
+    }
+    const state: PlanState = {
       lastDigest: (k, image) => last.get(k)?.get(image),
       queuedBuild: (k) => queued.get(k),
+      queuedBuilds: () => queued,
       alreadyPlanned: (k, image, digest) => {
-        const producer = producers.get(`${image}@${digest}`);
-        return producer && waitsOn.get(k)?.has(producer) ? `already planned after ${producer}, which pushed ${image}@${digest}` : undefined;
+        const producer = pushed.get(`${image}@${digest}`)?.find((p) => waitsOn.get(k)?.has(p));
+        return producer ? `already planned after ${producer}, which pushed ${image}@${digest}` : undefined;
       },
     };
+    return { state, recent };
   }
 
   /** Followed images that no BuildConfig produces and no digest pins: what the poller watches. */
@@ -103,29 +220,44 @@ export class Planning {
     return out;
   }
 
-  async planImage(image: string, digest: string): Promise<Plan> {
-    return planImageUpdate(await this.graph(), { image: normalizeImageRef(image), digest }, await this.state()).materialise();
+  /** The plan for an image update (`name` normalised), on the estate it was made on. */
+  private async imagePlan(name: string, digest: string): Promise<{ estate: Estate; plan: CompactPlan }> {
+    const estate = await this.estate();
+    const followers = estate.graph.followers.get(name) ?? [];
+    const repo = repositoryOf(name);
+    const producers = repo === undefined ? [] : (estate.pushersTo.get(repo) ?? []);
+    const { state } = await this.stateFor([...new Set([...followers, ...producers])], downstreamClosure(estate.graph, followers));
+    return { estate, plan: planImageUpdate(estate.graph, { image: name, digest }, state) };
   }
 
+  /** The plan for roots an event asks for, and what their recent builds are. */
+  private async rootsPlan(roots: Root[]): Promise<{ estate: Estate; plan: CompactPlan; recent: Map<string, RecentBuilds> }> {
+    const estate = await this.estate();
+    const keys = [...new Set(roots.map((r) => r.key))];
+    const { state, recent } = await this.stateFor(keys, downstreamClosure(estate.graph, keys));
+    return { estate, plan: planClosure(estate.graph, roots, state), recent };
+  }
+
+  /** Dry run of an image update: the plan, as objects. */
+  async planImage(image: string, digest: string): Promise<Plan> {
+    return (await this.imagePlan(normalizeImageRef(image), digest)).plan.materialise();
+  }
+
+  /** Dry run of roots: the plan, as objects. */
   async planRoots(roots: Root[]): Promise<Plan> {
-    return planClosure(await this.graph(), roots, await this.state());
+    return (await this.rootsPlan(roots)).plan.materialise();
   }
 
   /**
    * Queue a plan: new builds wait for their upstreams in the plan; planned
    * BuildConfigs with a queued build get the cause added to it instead.
    */
-  async submit(
-    plan: Plan,
-    causeFor: (key: string, reason: string) => BuildCause,
-    opts: {
-      delivery?: Delivery;
-      inputsFor?: (key: string, c: BuildConfig) => BuildRequest["inputs"] | undefined;
-      outputTagsFor?: (key: string) => string[] | undefined;
-      envFor?: (key: string) => BuildRequest["env"] | undefined;
-      noCoalesce?: Set<string>;
-    } = {},
-  ): Promise<Submitted> {
+  async submit(plan: CompactPlan, causeFor: (key: string, reason: string) => BuildCause, opts: SubmitOptions = {}): Promise<Submitted> {
+    return this.submitOn(await this.estate(), plan, causeFor, opts);
+  }
+
+  /** `submit`, with the BuildConfigs of the estate the plan was made on. */
+  private async submitOn(estate: Estate, plan: CompactPlan, causeFor: (key: string, reason: string) => BuildCause, opts: SubmitOptions): Promise<Submitted> {
     const { store } = this.o;
     // A redelivery changes nothing: not even the causes of queued builds.
     if (opts.delivery) {
@@ -133,40 +265,42 @@ export class Planning {
       if (previous) return { builds: previous, coalesced: [], skipped: [], duplicate: true };
     }
     const requests: BuildRequest[] = [];
-    const index = new Map<string, number>();
-    const existing = new Map<string, string>(); // key -> ns/id of a coalesced build
+    // Plan position -> the request it became (or -1), or the queued build (ns/id) it coalesced into.
+    const requestAt = new Int32Array(plan.size).fill(-1);
+    const existingAt = new Map<number, string>();
     const coalesced: Submitted["coalesced"] = [];
     const waitOnNew: { ns: string; id: string; requests: number[] }[] = [];
-    for (const p of plan.waves.flat()) {
-      const [ns, name] = p.key.split("/") as [string, string];
-      const cause = causeFor(p.key, p.reason);
-      const after = {
-        requests: p.dependsOn.filter((d) => index.has(d)).map((d) => index.get(d)!),
-        builds: p.dependsOn.filter((d) => existing.has(d)).map((d) => existing.get(d)!),
-      };
-      const stored = await store.getBuildConfig(ns, name);
+    for (let p = 0; p < plan.size; p++) {
+      const key = plan.key(p);
+      const [ns, name] = key.split("/") as [string, string];
+      const cause = causeFor(key, plan.reason(p));
+      const after = { requests: [] as number[], builds: [] as string[] };
+      for (let k = 0, n = plan.upstreamCount(p); k < n; k++) {
+        const u = plan.upstream(p, k);
+        if (u < 0) continue;
+        if (requestAt[u]! >= 0) after.requests.push(requestAt[u]!);
+        const ex = existingAt.get(u);
+        if (ex) after.builds.push(ex);
+      }
+      const stored = estate.byKey.get(key);
       if (!stored) continue;
-      const inputs = opts.inputsFor?.(p.key, stored.config);
-      const outputTags = opts.outputTagsFor?.(p.key);
-      const env = opts.envFor?.(p.key);
+      const inputs = opts.inputsFor?.(key, stored.config);
+      const outputTags = opts.outputTagsFor?.(key);
+      const env = opts.envFor?.(key);
+      const into = plan.coalesceInto(p);
       // A release (tag) build never merges into a branch build: it pushes other tags.
-      if (p.coalesceInto && !opts.noCoalesce?.has(p.key) && !outputTags && !env?.length) {
+      if (into && !opts.noCoalesce?.has(key) && !outputTags && !env?.length) {
         try {
-          const queued = await store.getBuild(ns, p.coalesceInto);
+          const queued = await store.getBuild(ns, into);
           if (queued) {
             const causes = mergeCauses(queued.causes, cause);
             const dependsOn = [...new Set([...(queued.dependsOn ?? []), ...after.builds])];
             // A newer commit replaces the queued one: the build takes the latest of the events it coalesces.
-            await store.updateBuild(
-              ns,
-              p.coalesceInto,
-              { causes, ...(dependsOn.length ? { dependsOn } : {}), ...(inputs?.source?.commit ? { inputs } : {}) },
-              ["New"],
-            );
-            existing.set(p.key, `${ns}/${p.coalesceInto}`);
-            coalesced.push({ build: `${ns}/${p.coalesceInto}`, buildConfig: p.key });
+            await store.updateBuild(ns, into, { causes, ...(dependsOn.length ? { dependsOn } : {}), ...(inputs?.source?.commit ? { inputs } : {}) }, ["New"]);
+            existingAt.set(p, `${ns}/${into}`);
+            coalesced.push({ build: `${ns}/${into}`, buildConfig: key });
             // It must also wait for the upstream builds this plan queues: their ids exist once they are queued.
-            if (after.requests.length) waitOnNew.push({ ns, id: p.coalesceInto, requests: after.requests });
+            if (after.requests.length) waitOnNew.push({ ns, id: into, requests: after.requests });
             continue;
           }
         } catch (e) {
@@ -174,7 +308,7 @@ export class Planning {
           // It started meanwhile: queue a new build below.
         }
       }
-      index.set(p.key, requests.length);
+      requestAt[p] = requests.length;
       requests.push({
         namespace: ns,
         buildConfig: name,
@@ -210,34 +344,31 @@ export class Planning {
     roots: { key: string; reason: string; cause: BuildCause; inputs: BuildRequest["inputs"]; outputTags?: string[]; env?: BuildRequest["env"] }[],
     opts: { delivery?: Delivery; coalesce?: boolean } = {},
   ): Promise<Submitted> {
+    const estate = await this.estate();
+    const keys = [...new Set(roots.map((r) => r.key))];
+    // The closure of every root bounds the closure of the fresh ones: one read for both.
+    const { state, recent } = await this.stateFor(keys, downstreamClosure(estate.graph, keys));
     // Inputs equal to the last successful build's (same commit; bases are followed by their own
     // triggers) are skipped, with the reason; a manual start always builds, as in OpenShift.
     const unchanged: Plan["skipped"] = [];
     const fresh = [];
     for (const r of roots) {
       const commit = r.inputs.source?.commit;
-      const [ns, name] = r.key.split("/") as [string, string];
-      const last = commit && r.cause.type !== "Manual" && !r.outputTags
-        ? (await this.o.store.listBuilds({ namespace: ns, buildConfig: name, phases: ["Complete"], limit: 1 }))[0]
-        : undefined;
+      const last = commit && r.cause.type !== "Manual" && !r.outputTags ? recent.get(r.key)?.lastComplete : undefined;
       if (last && last.inputs.source?.commit === commit) unchanged.push({ key: r.key, reason: `inputs unchanged: commit ${commit!.slice(0, 12)} was built by ${last.id}` });
       else fresh.push(r);
     }
     const byKey = new Map(fresh.map((r) => [r.key, r]));
-    const plan = await this.planRoots(fresh.map((r) => ({ key: r.key, reason: r.reason })));
+    const plan = planClosure(estate.graph, fresh.map((r) => ({ key: r.key, reason: r.reason })), state);
     plan.skipped.push(...unchanged);
     const now = this.o.clock.now().toISOString();
-    return this.submit(
-      plan,
-      (key, reason) => byKey.get(key)?.cause ?? { type: "ImageChange", message: reason, at: now },
-      {
-        ...(opts.delivery ? { delivery: opts.delivery } : {}),
-        inputsFor: (key) => byKey.get(key)?.inputs,
-        outputTagsFor: (key) => byKey.get(key)?.outputTags,
-        envFor: (key) => byKey.get(key)?.env,
-        ...(opts.coalesce === false ? { noCoalesce: new Set(byKey.keys()) } : {}),
-      },
-    );
+    return this.submitOn(estate, plan, (key, reason) => byKey.get(key)?.cause ?? { type: "ImageChange", message: reason, at: now }, {
+      ...(opts.delivery ? { delivery: opts.delivery } : {}),
+      inputsFor: (key) => byKey.get(key)?.inputs,
+      outputTagsFor: (key) => byKey.get(key)?.outputTags,
+      envFor: (key) => byKey.get(key)?.env,
+      ...(opts.coalesce === false ? { noCoalesce: new Set(byKey.keys()) } : {}),
+    });
   }
 
   /** Dry run of a push to a repository branch: the matching BuildConfigs and their closure. */
@@ -257,14 +388,12 @@ export class Planning {
 
   /** Dry run of a normalised git event (signatures are not checked: nothing runs). */
   async planGitEvent(event: GitRefEvent): Promise<Plan> {
-    const configs = (await this.o.store.listBuildConfigs()).map((s) => s.config);
-    const m = matchGitEvent(event, configs);
-    const plan = planClosure(
-      await this.graph(configs),
-      m.matched.map((x) => ({ key: `${x.config.metadata.namespace ?? "default"}/${x.config.metadata.name}`, reason: x.reason })),
-      await this.state(),
-    );
-    plan.skipped.push(...m.skipped.map((x) => ({ key: `${x.config.metadata.namespace ?? "default"}/${x.config.metadata.name}`, reason: x.reason })));
+    const estate = await this.estate();
+    const m = matchGitEvent(event, estate.repositories.configsFor(event.repository.urls));
+    const roots = m.matched.map((x) => ({ key: keyOf(x.config), reason: x.reason }));
+    const { state } = await this.stateFor([], downstreamClosure(estate.graph, roots.map((r) => r.key)));
+    const plan = planClosure(estate.graph, roots, state);
+    plan.skipped.push(...m.skipped.map((x) => ({ key: keyOf(x.config), reason: x.reason })));
     return plan.materialise();
   }
 
@@ -288,9 +417,10 @@ export class Planning {
   /** An image now points at a digest (registry notification, poller, or Cascade's own push). */
   async imageUpdated(image: string, digest: string, source: string, delivery?: Delivery): Promise<Submitted> {
     const name = normalizeImageRef(image);
-    const plan = await this.planImage(name, digest);
+    const { estate, plan } = await this.imagePlan(name, digest);
     const now = this.o.clock.now().toISOString();
-    const res = await this.submit(
+    const res = await this.submitOn(
+      estate,
       plan,
       (_key, reason) => ({ type: "ImageChange", message: `${reason} (${source})`, image: `${name}@${digest}`, at: now }),
       delivery ? { delivery } : {},

@@ -128,6 +128,14 @@ describe("launch", () => {
     expect(h.runTasks()).toEqual(["shop/a-1", "shop/b-1", "shop/b-1"]);
   });
 
+  it("starts one task, and stops none, when SQS delivers the same launch twice at once", async () => {
+    const outcomes = await Promise.all([h.rt.fargate.launch({ namespace: "shop", id: "a-1" }, 1), h.rt.fargate.launch({ namespace: "shop", id: "a-1" }, 1)]);
+    expect(outcomes.map((o) => o.status).sort()).toEqual(["skipped", "started"]);
+    expect(new Set(h.ecs.inputs("RunTaskCommand").map((i) => i.clientToken)).size).toBe(1);
+    expect(h.ecs.inputs("StopTaskCommand")).toEqual([]);
+    expect(await phase("a-1")).toBe("Running");
+  });
+
   it("records a build that found no capacity on its last attempt as Error, and leaves its downstream not run", async () => {
     h.ecs.handlers.RunTaskCommand = () => ({ tasks: [], failures: [{ reason: "Capacity is unavailable at this time." }] });
     const batch = h.takeLaunchMessages(5);

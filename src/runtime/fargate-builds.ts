@@ -239,9 +239,15 @@ export class FargateBuilds {
       running = await store.updateBuild(build.namespace, build.id, { phase: "Running", startedAt: this.now() }, ["Pending"]);
     } catch (e) {
       if (!(e instanceof ConflictError)) throw e;
-      // Cancelled between the claim and now: the task must not build.
-      await runner.stop(taskArn, "Cascade: the build was cancelled before it started");
-      return { status: "skipped", reason: `build "${key}" was cancelled before it started` };
+      const now = await store.getBuild(build.namespace, build.id);
+      if (now?.phase === "Cancelled") {
+        // Cancelled between the claim and now: the task must not build.
+        await runner.stop(taskArn, "Cascade: the build was cancelled before it started");
+        return { status: "skipped", reason: `build "${key}" was cancelled before it started` };
+      }
+      // A second delivery of the same launch got there first (RunTask's token made it the same task), or the
+      // task already ended and was recorded: nothing to undo.
+      return { status: "skipped", reason: `build "${key}" is ${now?.phase ?? "gone"}: launched by another delivery` };
     }
     await this.o.builds.emit(running);
     log.info({ build: key, taskArn }, "build started");

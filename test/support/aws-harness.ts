@@ -78,10 +78,16 @@ export async function awsHarness(opts: { maxBuilds?: number; launchAttempts?: nu
   const eventBridge = fakeEventBridge();
   const sqs = fakeSqs();
   let tasks = 0;
+  const byToken = new Map<string, string>();
   const ecs = fakeClient({
+    // As ECS does with RunTask's clientToken: the same token gives the same task.
     RunTaskCommand: (input) => {
-      const id = (++tasks).toString(16).padStart(32, "0");
-      return { tasks: [{ taskArn: `${CLUSTER_ARN.replace(":cluster/", ":task/")}/${id}`, overrides: input.overrides, lastStatus: "PROVISIONING" }], failures: [] };
+      let taskArn = byToken.get(input.clientToken);
+      if (!taskArn) {
+        taskArn = `${CLUSTER_ARN.replace(":cluster/", ":task/")}/${(++tasks).toString(16).padStart(32, "0")}`;
+        byToken.set(input.clientToken, taskArn);
+      }
+      return { tasks: [{ taskArn, overrides: input.overrides, lastStatus: "PROVISIONING" }], failures: [] };
     },
     StopTaskCommand: (input) => ({ task: { taskArn: input.task, desiredStatus: "STOPPED" } }),
   });

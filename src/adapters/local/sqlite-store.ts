@@ -186,6 +186,18 @@ export class SqliteStore implements Store {
 
   async queuedBuildIds(refs: readonly BuildConfigRef[]) {
     const out = new Map<string, string>();
+    if (refs.length > 64) {
+      // Many BuildConfigs: one pass over the queue (phase index) costs the queued builds, not the refs.
+      const wanted = new Set(refs.map(refKey));
+      const rows = this.db
+        .prepare("SELECT namespace, buildconfig, id, number FROM builds WHERE phase = 'New' ORDER BY namespace, buildconfig, number DESC")
+        .all() as { namespace: string; buildconfig: string; id: string }[];
+      for (const row of rows) {
+        const key = `${row.namespace}/${row.buildconfig}`;
+        if (wanted.has(key) && !out.has(key)) out.set(key, row.id);
+      }
+      return out;
+    }
     const newest = this.db.prepare(
       "SELECT id FROM builds WHERE namespace = ? AND buildconfig = ? AND phase = 'New' ORDER BY number DESC LIMIT 1",
     );

@@ -21,6 +21,7 @@ import type { SecretStore } from "../ports/secret-store.js";
 import { makeRedactor } from "../core/redact.js";
 import { secretValues } from "../builder/build-inputs.js";
 import { resolveJobSecrets } from "./job-secrets.js";
+import { applyReport, type ReportedBuild } from "./build-reports.js";
 
 export interface RegistryAccess {
   /** Credentials per registry host (`host:port`). */
@@ -408,10 +409,7 @@ export class Builds {
       // The builder already redacts its lines; this also covers what the runtime writes itself.
       let redact = (t: string) => t;
       const write = (s: string) => logStream?.write(redact(s));
-      let inputs: BuildInputs = build.inputs;
-      let outputs: Build["outputs"];
-      let cache: Build["cache"];
-      let imageCheck: Build["imageCheck"];
+      let reported: ReportedBuild = { inputs: build.inputs };
       let failure: { reason: string; message: string } | undefined;
       let job: BuilderJob | undefined;
       try {
@@ -443,29 +441,7 @@ export class Builds {
             signal: controller.signal,
             onLog: write,
             onReport: (r) => {
-              switch (r.type) {
-                case "source":
-                  inputs = {
-                    ...inputs,
-                    source: { ...inputs.source!, commit: r.commit, ...(r.author ? { author: r.author } : {}), ...(r.date ? { date: r.date } : {}), ...(r.message ? { message: r.message.split("\n")[0] } : {}) },
-                  };
-                  break;
-                case "bases":
-                  inputs = { ...inputs, bases: r.bases };
-                  break;
-                case "pushed":
-                  outputs = { image: r.image, digest: r.digest, tags: r.tags, ...(r.unchanged ? { unchanged: true } : {}) };
-                  break;
-                case "cache":
-                  cache = { repository: r.repository, steps: r.steps };
-                  break;
-                case "imageCheck":
-                  imageCheck = r.check;
-                  break;
-                case "failed":
-                  failure = { reason: r.reason, message: r.message };
-                  break;
-              }
+              reported = applyReport(reported, r);
             },
           });
         } catch (e) {
@@ -473,6 +449,8 @@ export class Builds {
         }
       }
       clearTimeout(timer);
+      const { inputs, outputs, cache, imageCheck } = reported;
+      failure ??= reported.failure;
       const completedAt = this.now();
       const durationMs = Date.parse(completedAt) - Date.parse(startedAt);
       let patch: Partial<Build>;

@@ -26,6 +26,7 @@ import { refKey, type BuildRef, type BuildTasks, type LaunchQueue, type RemoteBu
 import type { Store } from "../ports/store.js";
 import type { Builds } from "./builds.js";
 import type { Planning } from "./planning.js";
+import { foldReports } from "./build-reports.js";
 
 /** OpenShift's default completion deadline: one week. */
 export const DEFAULT_DEADLINE_SECONDS = 7 * 24 * 3600;
@@ -67,46 +68,6 @@ export type LaunchOutcome =
   | { status: "failed"; build: Build };
 
 export type StoppedOutcome = { status: "recorded"; build: Build } | { status: "ignored"; reason: string };
-
-/** What a builder's reports say about its build: the same fold as the local worker's (`Builds.execute`). */
-export function foldReports(inputs: BuildInputs, reports: readonly BuilderReport[]) {
-  let outputs: Build["outputs"];
-  let cache: Build["cache"];
-  let failure: { reason: string; message: string } | undefined;
-  for (const r of reports) {
-    switch (r.type) {
-      case "source":
-        inputs = {
-          ...inputs,
-          source: {
-            ...inputs.source!,
-            commit: r.commit,
-            ...(r.author ? { author: r.author } : {}),
-            ...(r.date ? { date: r.date } : {}),
-            ...(r.message ? { message: r.message.split("\n")[0] } : {}),
-          },
-        };
-        break;
-      case "bases":
-        inputs = { ...inputs, bases: r.bases };
-        break;
-      case "pushed":
-        outputs = { image: r.image, digest: r.digest, tags: r.tags, ...(r.unchanged ? { unchanged: true } : {}) };
-        break;
-      case "cache":
-        cache = { repository: r.repository, steps: r.steps };
-        break;
-      case "failed":
-        failure = { reason: r.reason, message: r.message };
-        break;
-      default:
-        // A report this fold does not record stays in the task record; the local worker's fold
-        // (Builds.execute) is the reference for what a Build keeps.
-        break;
-    }
-  }
-  return { inputs, outputs, cache, failure };
-}
 
 export class FargateBuilds {
   constructor(private readonly o: FargateBuildsOptions) {}
@@ -265,7 +226,7 @@ export class FargateBuilds {
     if (task?.taskArn && task.taskArn !== s.taskArn) {
       return { status: "ignored", reason: `task ${s.taskArn} is not the task of build "${key}" (${task.taskArn})` };
     }
-    const { inputs, outputs, cache, failure } = foldReports(build.inputs, task?.reports ?? []);
+    const { inputs, outputs, cache, imageCheck, failure } = foldReports(build.inputs, task?.reports ?? []);
     const what = [s.stopCode, s.stoppedReason].filter(Boolean).join(": ") || "no reason given";
     let patch: Partial<Build>;
     if (task?.cancelRequested) {
@@ -273,7 +234,8 @@ export class FargateBuilds {
     } else if (/OutOfMemory/i.test(s.containerReason ?? "")) {
       patch = { phase: "Failed", reason: "OutOfMemoryKilled", message: `the builder ran out of memory (${s.containerReason})` };
     } else if (failure) {
-      patch = { phase: failure.reason === "BuilderError" ? "Error" : "Failed", reason: failure.reason, message: failure.message };
+      // An image pushed by digest but refused by the image policy keeps its outputs (no tags), to be inspected.
+      patch = { phase: failure.reason === "BuilderError" ? "Error" : "Failed", reason: failure.reason, message: failure.message, ...(outputs ? { outputs } : {}) };
     } else if (s.exitCode === 0 && outputs) {
       patch = { phase: "Complete", outputs };
     } else {
@@ -290,7 +252,7 @@ export class FargateBuilds {
       next = await store.updateBuild(
         build.namespace,
         build.id,
-        { ...patch, inputs, ...(cache ? { cache } : {}), completedAt, durationMs: Math.max(0, Date.parse(completedAt) - Date.parse(startedAt)) },
+        { ...patch, inputs, ...(cache ? { cache } : {}), ...(imageCheck ? { imageCheck } : {}), completedAt, durationMs: Math.max(0, Date.parse(completedAt) - Date.parse(startedAt)) },
         ["Pending", "Running"],
       );
     } catch (e) {

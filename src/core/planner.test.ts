@@ -142,6 +142,18 @@ describe("planner", () => {
     expect([...plan.upstreams(2)]).toEqual([0, 1]);
   });
 
+  it("given a base followed by thousands of BuildConfigs named in no order, when it changes, then each wave lists them in key order", () => {
+    let seed = 7;
+    const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const names = Array.from({ length: 3000 }, (_, i) => `ns${Math.floor(rand() * 40)}/app-${Math.floor(rand() * 1e6)}-${i}${i % 7 === 0 ? "é" : ""}`);
+    // Half follow the base, half follow one of the first half: two waves of about 1,500 each.
+    const nodes = names.map((k, i) => node(k, `o${i}`, [i % 2 === 0 ? "base" : `o${(i - 1) - ((i - 1) % 2)}`]));
+    const plan = planImageUpdate(buildGraph([...nodes].reverse()), { image: img("base"), digest: D1 }, noState);
+    const first = names.filter((_, i) => i % 2 === 0);
+    const second = names.filter((_, i) => i % 2 === 1);
+    expect(keys(plan.waves)).toEqual([[...first].sort(), [...second].sort()]);
+  });
+
   it("given a long chain, when planned, then each link is its own wave and the search does not overflow", () => {
     const n = 5000;
     const nodes = Array.from({ length: n }, (_, i) => node(`ns/n${i}`, `n${i}`, [i === 0 ? "base" : `n${i - 1}`]));

@@ -190,6 +190,8 @@ interface Compiled {
   // Scratch for one plan.
   queue: Int32Array;
   order: Int32Array;
+  sortTmp: Int32Array;
+  sortCount: Int32Array;
   generation: number;
 }
 
@@ -237,6 +239,8 @@ function compile(graph: ImageGraph): Compiled {
     rebuilt: new Array<string | undefined>(n),
     queue: new Int32Array(n),
     order: new Int32Array(n),
+    sortTmp: new Int32Array(n),
+    sortCount: new Int32Array(RADIX),
     generation: 0,
   };
   compiledGraphs.set(graph, c);
@@ -448,6 +452,39 @@ export function planImageUpdate(graph: ImageGraph, event: { image: string; diges
   return plan(c, nodes, (k) => `base ${image} changed to ${digest}${lasts[k] ? ` (was ${lasts[k]})` : ""}`, state, skipped);
 }
 
+const RADIX_BITS = 11;
+const RADIX = 1 << RADIX_BITS;
+
+/**
+ * Sort `order[from..to)` ascending: node numbers are key ranks. A large wave
+ * (a base rebuilt under thousands of BuildConfigs) is radix sorted, 11 bits a
+ * pass, which is several times faster than TypedArray sort at that size.
+ */
+function sortWave(c: Compiled, from: number, to: number): void {
+  const len = to - from;
+  const { order } = c;
+  if (len < 512) {
+    order.subarray(from, to).sort();
+    return;
+  }
+  const { sortTmp: tmp, sortCount: count } = c;
+  const bits = 32 - Math.clz32(Math.max(1, c.keys.length - 1));
+  for (let shift = 0; shift < bits; shift += RADIX_BITS) {
+    count.fill(0);
+    for (let p = from; p < to; p++) count[(order[p]! >>> shift) & (RADIX - 1)]!++;
+    for (let b = 0, sum = 0; b < RADIX; b++) {
+      const n = count[b]!;
+      count[b] = sum;
+      sum += n;
+    }
+    for (let p = from; p < to; p++) {
+      const v = order[p]!;
+      tmp[count[(v >>> shift) & (RADIX - 1)]!++] = v;
+    }
+    order.set(tmp.subarray(0, len), from);
+  }
+}
+
 /** A new generation for the records' stamps, which hold it shifted by one bit: records are cleaned before it overflows. */
 function nextGeneration(c: Compiled): number {
   if (c.generation >= 0x3ffffffe) {
@@ -490,6 +527,7 @@ function plan(c: Compiled, roots: readonly number[], rootReason: (k: number) => 
   }
   // Kahn's algorithm: the first wave is every node with no upstream in the closure.
   let on = 0;
+  let edges = 0; // upstream entries the plan keeps: every in-closure upstream of every node
   for (let q = 0; q < qn; q++) {
     const i = queue[q]!;
     const r = i * REC;
@@ -499,13 +537,14 @@ function plan(c: Compiled, roots: readonly number[], rootReason: (k: number) => 
       if (x !== i && rec[x * REC + STAMP]! >>> 1 === gen) u++;
     }
     rec[r + INDEGREE] = u;
+    edges += u;
     if (u === 0) order[on++] = i;
   }
   const waveStarts: number[] = [0];
   for (let ws = 0; on > ws; ) {
     const we = on;
     // Nodes are numbered in key order: sorting the numbers sorts the wave by key.
-    if (we - ws > 1) order.subarray(ws, we).sort();
+    if (we - ws > 1) sortWave(c, ws, we);
     for (let p = ws; p < we; p++) {
       const r = order[p]! * REC;
       rec[r + STAMP] = PLACED;
@@ -529,23 +568,15 @@ function plan(c: Compiled, roots: readonly number[], rootReason: (k: number) => 
     if (rec[i * REC + STAMP] !== PLACED) skipped.push({ key: keys[i]!, reason: "part of an ImageChange cycle; not planned" });
   }
   const size = on;
-  // One buffer for the plan's arrays: order, why and upStart now, the upstream positions after them.
-  let un = 0;
-  for (let p = 0; p < size; p++) {
-    const i = order[p]!;
-    const r = i * REC;
-    for (let e = rec[r + UP_START]!, end = rec[r + UP_END]!; e < end; e++) {
-      const x = ups[e]!;
-      if (x !== i && rec[x * REC + STAMP]! >>> 1 === gen) un++;
-    }
-  }
-  const buf = new Int32Array(3 * size + 1 + un);
+  // One buffer for the plan's arrays: order, why and upStart, then the upstream positions of placed
+  // nodes: at most `edges` of them (the upstreams of nodes left on a cycle are not kept).
+  const buf = new Int32Array(3 * size + 1 + edges);
   const orderOut = buf.subarray(0, size);
   orderOut.set(order.subarray(0, size));
   const whyOut = buf.subarray(size, 2 * size);
   const upStartOut = buf.subarray(2 * size, 3 * size + 1);
-  const upsOut = buf.subarray(3 * size + 1);
-  un = 0;
+  const upsAll = buf.subarray(3 * size + 1);
+  let un = 0;
   for (let p = 0; p < size; p++) {
     const i = order[p]!;
     const r = i * REC;
@@ -558,10 +589,11 @@ function plan(c: Compiled, roots: readonly number[], rootReason: (k: number) => 
       // An upstream in the closure is placed before any node that waits for it, unless the graph
       // was built from nodes sharing a key (its adjacency is then one-sided): such an upstream is
       // kept as -1 - node, so that dependsOn still names it.
-      if (stamp === PLACED) upsOut[un++] = rec[x * REC + WPOS]!;
-      else if (stamp === IN) upsOut[un++] = -1 - x;
+      if (stamp === PLACED) upsAll[un++] = rec[x * REC + WPOS]!;
+      else if (stamp === IN) upsAll[un++] = -1 - x;
     }
   }
+  const upsOut = upsAll.subarray(0, un);
   upStartOut[size] = un;
   let coalesce: Map<number, string> | undefined;
   const queued = state.queuedBuilds?.();

@@ -3,15 +3,17 @@
  * ingest handlers as `cascade up` -> proxy result. It serves the provider
  * hooks only (`/hooks/*` and OpenShift's per-BuildConfig webhook URLs), which
  * authenticate themselves by signature or secret; the API's other routes
- * are the `api` function's, behind IAM. After a delivery queued builds, the
- * claimable ones are dispatched to the launch queue.
+ * are the `api` function's, behind IAM. A trigger's `secretReference` is read
+ * from Secrets Manager. After a delivery queued builds, the claimable ones are
+ * dispatched to the launch queue.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { SqsLaunchQueue } from "../src/adapters/aws/sqs-launch-queue.js";
 import { route, type ApiDeps } from "../src/runtime/api.js";
-import { awsRuntime, awsSettings } from "../src/runtime/aws.js";
+import { awsRuntime, awsSecretStore, awsSettings } from "../src/runtime/aws.js";
 import { json, type HttpRequest } from "../src/runtime/http.js";
 import { errorResponse } from "../src/runtime/ingest.js";
 import { toApiGatewayResult, toHttpRequest, type ApiGatewayV2Result } from "./http-event.js";
@@ -55,6 +57,8 @@ export function init(env: Record<string, string | undefined> = process.env) {
     dynamodb: new DynamoDBClient({}),
     eventBridge: new EventBridgeClient({}),
     queue: new SqsLaunchQueue({ client: new SQSClient({}), queueUrl: settings.CASCADE_BUILD_QUEUE_URL }),
+    // Triggers' secretReference: key WebHookSecretKey of a Secret in Secrets Manager.
+    secrets: awsSecretStore(settings, new SecretsManagerClient({})),
   });
   return createWebhookHandler(rt.deps, { dispatch: () => rt.fargate.dispatch() });
 }

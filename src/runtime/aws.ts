@@ -12,15 +12,18 @@
 import { randomUUID } from "node:crypto";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { pino, type Logger } from "pino";
 import { z } from "zod";
 import { DynamoDbBuildTasks } from "../adapters/aws/build-tasks.js";
 import { DynamoDbStore } from "../adapters/aws/dynamodb-store.js";
 import { EventBridgeBus } from "../adapters/aws/eventbridge-bus.js";
+import { DEFAULT_SECRETS_PREFIX, SecretsManagerStore, SecretsPrefix } from "../adapters/aws/secrets-manager-store.js";
 import { ValidationError } from "../core/errors.js";
 import { imageUpdatedEvent, type ImageUpdated } from "../core/image-updated.js";
 import { systemClock, type Clock } from "../ports/clock.js";
 import type { BuildTasks, LaunchQueue, RemoteBuilder } from "../ports/remote-builds.js";
+import type { SecretStore } from "../ports/secret-store.js";
 import type { Store } from "../ports/store.js";
 import type { ApiDeps } from "./api.js";
 import { Builds } from "./builds.js";
@@ -61,6 +64,12 @@ export const AwsSettings = z.object({
   /** `false` turns the shared layer cache off; a TTL (`168h`) ignores older entries. */
   CASCADE_CACHE: z.enum(["true", "false"]).default("true"),
   CASCADE_CACHE_TTL: z.string().optional(),
+  /**
+   * Where Cascade's Secrets and ConfigMaps are in Secrets Manager:
+   * `<prefix>/<kind>/<namespace>/<name>` (`src/adapters/aws/secrets-manager-store.ts`).
+   * The builder task and the webhook function may read `<prefix>/*` only.
+   */
+  CASCADE_SECRETS_PREFIX: SecretsPrefix.default(DEFAULT_SECRETS_PREFIX),
   CASCADE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 export type AwsSettings = z.infer<typeof AwsSettings>;
@@ -75,12 +84,27 @@ export function awsSettings(env: Record<string, string | undefined> = process.en
   return parsed.data;
 }
 
+/**
+ * Cascade's Secrets and ConfigMaps in Secrets Manager, under
+ * `CASCADE_SECRETS_PREFIX`. A function of its own, so that only the bundles
+ * that call it (webhook, the builder task) hold the Secrets Manager client.
+ */
+export function awsSecretStore(settings: Pick<AwsSettings, "CASCADE_SECRETS_PREFIX">, client: Pick<SecretsManagerClient, "send">): SecretStore {
+  return new SecretsManagerStore({ client, prefix: settings.CASCADE_SECRETS_PREFIX });
+}
+
 export interface AwsParts {
   /** The table's client (required unless `store` and `tasks` are given). */
   dynamodb?: DynamoDBClient;
   eventBridge: Pick<EventBridgeClient, "send">;
   queue?: LaunchQueue;
   runner?: RemoteBuilder;
+  /**
+   * Where webhook `secretReference`s resolve: the webhook function's
+   * `awsSecretStore` (Secrets Manager). A function composed without it reads
+   * no secret.
+   */
+  secrets?: SecretStore;
   /** Replace the DynamoDB store and tasks (tests). */
   store?: Store;
   tasks?: BuildTasks;
@@ -96,6 +120,8 @@ export interface AwsRuntime {
   builds: Builds;
   planning: Planning;
   fargate: FargateBuilds;
+  /** Where `secretReference`s resolve, when the function was given a store. */
+  secrets?: SecretStore;
   deps: ApiDeps;
   clock: Clock;
   log: Logger;
@@ -145,7 +171,18 @@ export function awsRuntime(settings: AwsSettings, parts: AwsParts): AwsRuntime {
     maxLaunchAttempts: settings.CASCADE_LAUNCH_ATTEMPTS,
     defaultDeadlineSeconds: settings.CASCADE_DEADLINE_SECONDS,
   });
-  const deps: ApiDeps = { store, builds, planning, clock, log, ...(settings.CASCADE_CACHE_TTL ? { cacheTtl: settings.CASCADE_CACHE_TTL } : {}) };
+  // Jobs are written to the table with secret references only: the builder task resolves them itself
+  // (`runBuilderTask`), so `builds` gets no secret store here and no value rests in the table.
+  const secrets = parts.secrets;
+  const deps: ApiDeps = {
+    store,
+    builds,
+    planning,
+    clock,
+    log,
+    ...(settings.CASCADE_CACHE_TTL ? { cacheTtl: settings.CASCADE_CACHE_TTL } : {}),
+    ...(secrets ? { secrets } : {}),
+  };
   return {
     settings,
     store,
@@ -154,6 +191,7 @@ export function awsRuntime(settings: AwsSettings, parts: AwsParts): AwsRuntime {
     builds,
     planning,
     fargate,
+    ...(secrets ? { secrets } : {}),
     deps,
     clock,
     log,

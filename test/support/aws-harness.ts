@@ -15,7 +15,7 @@ import { runBuilderTask } from "../../src/adapters/aws/builder-task.js";
 import { EcsRunner } from "../../src/adapters/aws/ecs-runner.js";
 import { SqsLaunchQueue } from "../../src/adapters/aws/sqs-launch-queue.js";
 import { parseRefKey, type BuildRef } from "../../src/ports/remote-builds.js";
-import { awsRuntime, awsSettings, type AwsRuntime } from "../../src/runtime/aws.js";
+import { awsRuntime, awsSecretStore, awsSettings, type AwsRuntime } from "../../src/runtime/aws.js";
 import { createApiHandler } from "../../functions/api.js";
 import { createImagePushedHandler } from "../../functions/image-pushed.js";
 import { createLaunchHandler } from "../../functions/launch.js";
@@ -73,7 +73,7 @@ export interface Harness {
   dispose(): Promise<void>;
 }
 
-export async function awsHarness(opts: { maxBuilds?: number; launchAttempts?: number } = {}): Promise<Harness> {
+export async function awsHarness(opts: { maxBuilds?: number; launchAttempts?: number; secretsManager?: FakeClient } = {}): Promise<Harness> {
   const table = await localTable();
   const eventBridge = fakeEventBridge();
   const sqs = fakeSqs();
@@ -122,7 +122,14 @@ export async function awsHarness(opts: { maxBuilds?: number; launchAttempts?: nu
     securityGroups: settings.CASCADE_SECURITY_GROUPS,
     assignPublicIp: false,
   });
-  const rt = awsRuntime(settings, { dynamodb: table.client, eventBridge: eventBridge.client, queue, runner, log: pino({ level: "silent" }) });
+  const rt = awsRuntime(settings, {
+    dynamodb: table.client,
+    eventBridge: eventBridge.client,
+    queue,
+    runner,
+    ...(opts.secretsManager ? { secrets: awsSecretStore(settings, opts.secretsManager) } : {}),
+    log: pino({ level: "silent" }),
+  });
   const work = mkdtempSync(join(tmpdir(), "cascade-aws-harness-"));
   let launchTaken = 0;
   let updatesTaken = 0;
@@ -178,7 +185,8 @@ export async function awsHarness(opts: { maxBuilds?: number; launchAttempts?: nu
       const ref = parseRefKey(build)!;
       process.env.FAKE_DIGEST = digest;
       try {
-        return await runBuilderTask({ ref, tasks: rt.tasks, builderBundle: FAKE_BUILDER, workDir: join(work, ref.id), onLog: () => {} });
+        // The builder task reads Secrets Manager with its own client (here the same fake, through the same store).
+        return await runBuilderTask({ ref, tasks: rt.tasks, ...(rt.secrets ? { secrets: rt.secrets } : {}), builderBundle: FAKE_BUILDER, workDir: join(work, ref.id), onLog: () => {} });
       } finally {
         delete process.env.FAKE_DIGEST;
       }

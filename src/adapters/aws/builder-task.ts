@@ -8,6 +8,12 @@
  *    environment or command line.
  * 2. ECR credentials come from `GetAuthorizationToken` with the task role and
  *    are added to the job's `registryAuth`; nothing long-lived is stored.
+ *    The job's secret references (`sourceSecret`, build volumes,
+ *    `buildSecrets`, `customStrategy.secrets`, `pushSecret`) are resolved
+ *    here, from Secrets Manager with the task role (`resolveJobSecrets`):
+ *    the table holds names only, and the values live in this process and on
+ *    the builder's stdin, nowhere else. A missing one ends the build with a
+ *    `failed` report, reason `MissingSecret`, before the builder starts.
  * 3. The builder runs as a child process exactly as locally: the job on its
  *    stdin, logs on stdout/stderr (the container's log, CloudWatch Logs via
  *    awslogs), reports as JSON lines on fd 3.
@@ -26,9 +32,14 @@ import { mkdirSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { secretValues } from "../../builder/build-inputs.js";
 import { BuilderReport, type BuilderJob } from "../../builder/job.js";
+import { ValidationError } from "../../core/errors.js";
 import { parseImageRef } from "../../core/image-ref.js";
+import { makeRedactor } from "../../core/redact.js";
 import { parseRefKey, refKey, type BuildRef, type BuildTasks } from "../../ports/remote-builds.js";
+import type { SecretStore } from "../../ports/secret-store.js";
+import { resolveJobSecrets } from "../../runtime/job-secrets.js";
 import { BUILD_ENV, DEADLINE_ENV } from "./builder-env.js";
 
 export interface BuilderTaskOptions {
@@ -36,6 +47,11 @@ export interface BuilderTaskOptions {
   tasks: BuildTasks;
   /** Registry credentials to add to the job (ECR's), per host. */
   registryAuth?: () => Promise<Record<string, { username: string; password: string }>>;
+  /**
+   * Where the job's Secrets and ConfigMaps are (Secrets Manager). Without
+   * one, a job that names any fails with MissingSecret.
+   */
+  secrets?: SecretStore;
   /** The builder program (cascade-builder.mjs). */
   builderBundle: string;
   /** The build's work folder (its storage goes there). */
@@ -50,6 +66,15 @@ export interface BuilderTaskOptions {
   killGraceMs?: number;
 }
 
+const NO_SECRETS: SecretStore = {
+  get: async () => undefined,
+  list: async () => [],
+  put: async () => {
+    throw new ValidationError("the builder task has no secret store");
+  },
+  delete: async () => false,
+};
+
 /** Run the builder for one build; resolves with its exit code. */
 export async function runBuilderTask(o: BuilderTaskOptions): Promise<number> {
   const now = o.now ?? (() => new Date().toISOString());
@@ -59,12 +84,28 @@ export async function runBuilderTask(o: BuilderTaskOptions): Promise<number> {
     o.onLog(`cascade: no job stored for build ${key}\n`);
     return 2;
   }
-  const job: BuilderJob = { ...record.job, registryAuth: { ...record.job.registryAuth, ...(o.registryAuth ? await o.registryAuth() : {}) } };
+  let job: BuilderJob;
+  try {
+    // Values only from here on, in memory: the record keeps its references.
+    job = await resolveJobSecrets(record.job, o.secrets ?? NO_SECRETS);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    const report: BuilderReport = { type: "failed", reason: code === "MissingSecret" ? "MissingSecret" : "BuilderError", message: (e as Error).message };
+    o.onLog(`cascade: ${report.message}\n`);
+    await o.tasks.addReport(o.ref, report).catch((err: unknown) => o.onLog(`cascade: could not record the failed report of ${key}: ${(err as Error).message}\n`));
+    return 1;
+  }
+  job = { ...job, registryAuth: { ...job.registryAuth, ...(o.registryAuth ? await o.registryAuth() : {}) } };
+  // The builder redacts its own lines; this covers what passes through here (an unreadable report, say).
+  const redact = makeRedactor(secretValues(job));
+  const onLog = (s: string) => o.onLog(redact(s));
   mkdirSync(o.workDir, { recursive: true, mode: 0o700 });
 
   // Reports are written in order, one at a time; a failed write is logged and the build goes on.
   let writes: Promise<void> = Promise.resolve();
-  const keep = (r: BuilderReport) => {
+  const keep = (reported: BuilderReport) => {
+    // As the local runtime does: a failure's message is redacted again before it is recorded.
+    const r: BuilderReport = reported.type === "failed" ? { ...reported, message: redact(reported.message) } : reported;
     writes = writes.then(async () => {
       try {
         await o.tasks.addReport(o.ref, r);
@@ -73,7 +114,7 @@ export async function runBuilderTask(o: BuilderTaskOptions): Promise<number> {
           await o.tasks.recordPushed(r.tags.map((t) => `${repo.registry}/${repo.repository}:${t}`), r.digest, o.ref, now());
         }
       } catch (e) {
-        o.onLog(`cascade: could not record the ${r.type} report of ${key}: ${(e as Error).message}\n`);
+        onLog(`cascade: could not record the ${r.type} report of ${key}: ${(e as Error).message}\n`);
       }
     });
   };
@@ -104,13 +145,13 @@ export async function runBuilderTask(o: BuilderTaskOptions): Promise<number> {
     };
     const timer = setTimeout(() => {
       timedOut = true;
-      o.onLog(`\ncascade: the build ran longer than ${deadlineSeconds}s; stopping it\n`);
+      onLog(`\ncascade: the build ran longer than ${deadlineSeconds}s; stopping it\n`);
       kill();
     }, deadlineSeconds * 1000);
     if (o.signal?.aborted) kill();
     o.signal?.addEventListener("abort", kill, { once: true });
-    child.stdout!.on("data", (c: Buffer) => o.onLog(c.toString("utf8")));
-    child.stderr!.on("data", (c: Buffer) => o.onLog(c.toString("utf8")));
+    child.stdout!.on("data", (c: Buffer) => onLog(c.toString("utf8")));
+    child.stderr!.on("data", (c: Buffer) => onLog(c.toString("utf8")));
     let buf = "";
     (child.stdio[3] as NodeJS.ReadableStream).on("data", (c: Buffer) => {
       buf += c.toString("utf8");
@@ -124,7 +165,7 @@ export async function runBuilderTask(o: BuilderTaskOptions): Promise<number> {
           parsed = undefined;
         }
         if (parsed?.success) keep(parsed.data);
-        else o.onLog(`cascade: unreadable builder report: ${line}\n`);
+        else onLog(`cascade: unreadable builder report: ${line}\n`);
       }
     });
     child.on("error", (e) => {
@@ -149,17 +190,24 @@ export async function runBuilderTask(o: BuilderTaskOptions): Promise<number> {
 
 /** The task's main: settings from its environment (task definition and RunTask overrides). */
 async function main(): Promise<void> {
-  const [{ DynamoDBClient }, { DynamoDBDocumentClient }, { ECRClient }, { DynamoDbBuildTasks }, { EcrAuth }] = await Promise.all([
+  const [{ DynamoDBClient }, { DynamoDBDocumentClient }, { ECRClient }, { SecretsManagerClient }, { DynamoDbBuildTasks }, { EcrAuth }, sm] = await Promise.all([
     import("@aws-sdk/client-dynamodb"),
     import("@aws-sdk/lib-dynamodb"),
     import("@aws-sdk/client-ecr"),
+    import("@aws-sdk/client-secrets-manager"),
     import("./build-tasks.js"),
     import("./ecr.js"),
+    import("./secrets-manager-store.js"),
   ]);
   const ref = parseRefKey(process.env[BUILD_ENV] ?? "");
   const table = process.env.CASCADE_TABLE;
   if (!ref || !table) {
     process.stderr.write(`cascade-builder-task: ${BUILD_ENV} (namespace/id) and CASCADE_TABLE must be set\n`);
+    process.exit(2);
+  }
+  const prefix = sm.SecretsPrefix.safeParse(process.env.CASCADE_SECRETS_PREFIX ?? sm.DEFAULT_SECRETS_PREFIX);
+  if (!prefix.success) {
+    process.stderr.write(`cascade-builder-task: CASCADE_SECRETS_PREFIX: ${prefix.error.issues[0]!.message}\n`);
     process.exit(2);
   }
   const deadline = Number(process.env[DEADLINE_ENV]);
@@ -172,6 +220,7 @@ async function main(): Promise<void> {
     ref,
     tasks: new DynamoDbBuildTasks({ tableName: table, doc }),
     registryAuth: () => ecr.credentials(),
+    secrets: new sm.SecretsManagerStore({ client: new SecretsManagerClient({}), prefix: prefix.data }),
     builderBundle: process.env.CASCADE_BUILDER_BUNDLE ?? join(here, "cascade-builder.mjs"),
     workDir: join(process.env.CASCADE_WORK_DIR ?? join(homedir(), "work"), ref.id),
     ...(Number.isInteger(deadline) && deadline > 0 ? { deadlineSeconds: deadline } : {}),

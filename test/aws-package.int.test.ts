@@ -200,6 +200,18 @@ describe("npm run package", () => {
     expect(pass.map((s) => [s.role, s.Resource])).toEqual([
       ["LaunchRole", [{ "Fn::GetAtt": ["BuilderTaskRole", "Arn"] }, { "Fn::GetAtt": ["BuilderExecutionRole", "Arn"] }]],
     ]);
+    // Secrets Manager: only GetSecretValue, only under the prefix Cascade reads (CASCADE_SECRETS_PREFIX), only for
+    // the builder task (Secrets and ConfigMaps its job names) and the webhook function (secretReference: Secrets).
+    const prefix = resource(logicalId("webhook")).Properties.Environment.Variables.CASCADE_SECRETS_PREFIX;
+    expect(prefix).toBe("cascade");
+    const builderEnv = resource("BuilderTaskDefinition").Properties.ContainerDefinitions[0].Environment;
+    expect(builderEnv).toContainEqual({ Name: "CASCADE_SECRETS_PREFIX", Value: prefix });
+    const secretArn = (kind: string) => ({ "Fn::Sub": `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${prefix}/${kind}/*` });
+    const secretsManager = all.filter((s) => list(s.Action).some((a: string) => a.startsWith("secretsmanager:")));
+    expect(secretsManager.map((s) => [s.role, s.Action, list(s.Resource)])).toEqual([
+      ["BuilderTaskRole", "secretsmanager:GetSecretValue", [secretArn("Secret"), secretArn("ConfigMap")]],
+      ["WebhookRole", "secretsmanager:GetSecretValue", [secretArn("Secret")]],
+    ]);
     // Serverless's shared default role is not generated: every function has its own.
     expect(template.Resources.IamRoleLambdaExecution).toBeUndefined();
   });

@@ -276,8 +276,9 @@ export class CompactPlan implements Plan {
   /** Position p's upstream positions are #ups[#upStart[p]] .. #ups[#upStart[p + 1] - 1]. */
   readonly #upStart: Int32Array;
   readonly #ups: Int32Array;
-  /** Position -> queued build id, for the positions that coalesce. */
-  readonly #coalesce: ReadonlyMap<number, string> | undefined;
+  /** Position -> 1 + the index in #queuedIds of the build it coalesces into, or 0. */
+  readonly #coalesceAt: Int32Array;
+  readonly #queuedIds: readonly string[];
   #materialised: PlannedBuild[][] | undefined;
 
   /** @internal Made by the planner only. */
@@ -290,7 +291,8 @@ export class CompactPlan implements Plan {
       rootReason: (k: number) => string;
       upStart: Int32Array;
       ups: Int32Array;
-      coalesce: ReadonlyMap<number, string> | undefined;
+      coalesceAt: Int32Array;
+      queuedIds: readonly string[];
     },
     skipped: Plan["skipped"],
   ) {
@@ -301,7 +303,8 @@ export class CompactPlan implements Plan {
     this.#rootReason = parts.rootReason;
     this.#upStart = parts.upStart;
     this.#ups = parts.ups;
-    this.#coalesce = parts.coalesce;
+    this.#coalesceAt = parts.coalesceAt;
+    this.#queuedIds = parts.queuedIds;
     this.skipped = skipped;
   }
 
@@ -383,7 +386,8 @@ export class CompactPlan implements Plan {
 
   /** The queued build that position `p` joins instead of queueing one, if any. */
   coalesceInto(p: number): string | undefined {
-    return this.#coalesce?.get(p);
+    const q = this.#coalesceAt[p]!;
+    return q === 0 ? undefined : this.#queuedIds[q - 1];
   }
 
   /** The plan as plain objects (`{waves, skipped}`). */
@@ -570,12 +574,13 @@ function plan(c: Compiled, roots: readonly number[], rootReason: (k: number) => 
   const size = on;
   // One buffer for the plan's arrays: order, why and upStart, then the upstream positions of placed
   // nodes: at most `edges` of them (the upstreams of nodes left on a cycle are not kept).
-  const buf = new Int32Array(3 * size + 1 + edges);
+  const buf = new Int32Array(4 * size + 1 + edges);
   const orderOut = buf.subarray(0, size);
   orderOut.set(order.subarray(0, size));
   const whyOut = buf.subarray(size, 2 * size);
-  const upStartOut = buf.subarray(2 * size, 3 * size + 1);
-  const upsAll = buf.subarray(3 * size + 1);
+  const coalesceAt = buf.subarray(2 * size, 3 * size);
+  const upStartOut = buf.subarray(3 * size, 4 * size + 1);
+  const upsAll = buf.subarray(4 * size + 1);
   let un = 0;
   for (let p = 0; p < size; p++) {
     const i = order[p]!;
@@ -595,18 +600,21 @@ function plan(c: Compiled, roots: readonly number[], rootReason: (k: number) => 
   }
   const upsOut = upsAll.subarray(0, un);
   upStartOut[size] = un;
-  let coalesce: Map<number, string> | undefined;
+  const queuedIds: string[] = [];
   const queued = state.queuedBuilds?.();
   if (queued) {
     for (const [key, id] of queued) {
       const i = c.index.get(key);
       if (i === undefined || !id || rec[i * REC + STAMP] !== PLACED) continue;
-      (coalesce ??= new Map()).set(rec[i * REC + WPOS]!, id);
+      queuedIds.push(id);
+      coalesceAt[rec[i * REC + WPOS]!] = queuedIds.length;
     }
   } else {
     for (let p = 0; p < size; p++) {
       const id = state.queuedBuild(keys[order[p]!]!);
-      if (id) (coalesce ??= new Map()).set(p, id);
+      if (!id) continue;
+      queuedIds.push(id);
+      coalesceAt[p] = queuedIds.length;
     }
   }
   return new CompactPlan(
@@ -618,7 +626,8 @@ function plan(c: Compiled, roots: readonly number[], rootReason: (k: number) => 
       rootReason,
       upStart: upStartOut,
       ups: upsOut,
-      coalesce,
+      coalesceAt,
+      queuedIds,
     },
     skipped,
   );

@@ -93,7 +93,11 @@ try {
     await push(src.work);
     const order = i % 2 === 0 ? ["full", "incr"] : ["incr", "full"];
     const ms: Record<string, number> = {};
-    for (const name of order) ms[name] = (await build(name)).durationMs ?? NaN;
+    for (const name of order) {
+      const b = await build(name);
+      ms[name] = b.durationMs ?? NaN;
+      if (process.env.BENCH_DEBUG) process.stderr.write(readFileSync(b.logPath!, "utf8"));
+    }
     process.stderr.write(`round ${i}${i === 0 ? " (warm-up)" : ""}: full ${ms.full} ms, incremental ${ms.incr} ms\n`);
     if (i === 0) continue;
     full.push(ms.full!);

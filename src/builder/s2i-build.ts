@@ -122,6 +122,11 @@ export async function s2iBuild(
   for (const w of generated.warnings) log(`warning: ${w}`);
   const dockerfile = join(workDir, "Dockerfile.s2i");
   await writeFile(dockerfile, generated.dockerfile);
+  // What S2I leaves out of the source it copies: .git always, and the patterns of the source's .s2iignore.
+  const ignoreFile = join(workDir, "s2i.ignore");
+  const s2iignore = files.includes(".s2iignore") ? await readFile(join(contextDir, ".s2iignore"), "utf8") : "";
+  await writeFile(ignoreFile, `.git\n${s2iignore}`);
+  if (s2iignore) log("--> Leaving out of the source what .s2iignore names");
   log("--> Generated Dockerfile (S2I):");
   for (const line of generated.dockerfile.trimEnd().split("\n")) log(`    ${line}`);
 
@@ -138,6 +143,7 @@ export async function s2iBuild(
       what: `with S2I builder ${name}`,
       epoch: src.epoch,
       ...extras,
+      extraFlags: [...(extras.extraFlags ?? []), "--ignorefile", ignoreFile],
     },
     workDir,
     buildah,

@@ -592,18 +592,6 @@ export function generateS2IDockerfile(rawInput: S2IDockerfileInput): S2IDockerfi
 
   // Main stage.
   out.push(`FROM ${input.builderImage}\n`);
-  out.push(
-    continued(
-      "LABEL",
-      sortedLabels.map(([k, v]) => {
-        const key = quoteWord(k);
-        const value = quoteWord(v);
-        if (key.altered) warnings.push(`label name ${q(k)} has control characters; they are written as escapes`);
-        if (value.altered) warnings.push(`label ${q(k)} has newlines or control characters; they are written as escapes`);
-        return `${key.text}=${value.text}`;
-      }),
-    ),
-  );
   if (env.size > 0)
     out.push(
       continued(
@@ -617,10 +605,6 @@ export function generateS2IDockerfile(rawInput: S2IDockerfileInput): S2IDockerfi
       ),
     );
 
-  if (incremental) {
-    out.push("# Artifacts saved from the previous image\n");
-    out.push(`COPY --from=cached ${chown} ${ARTIFACTS_TAR} ${ARTIFACTS_TAR}\n`);
-  }
 
   // The main stage needs assemble and run; save-artifacts ran in the cached stage.
   const copied = (["assemble", "run"] as const).filter((n) => loc(n).kind !== "image");
@@ -645,14 +629,6 @@ export function generateS2IDockerfile(rawInput: S2IDockerfileInput): S2IDockerfi
   out.push(`USER ${user.user}\n`);
   if (copied.length > 0) out.push(`RUN chmod 0755 ${copied.map((n) => `${scriptsDir}/${n}`).join(" ")}\n`);
 
-  if (incremental) {
-    out.push("# Extract the saved artifacts\n");
-    out.push(
-      `RUN if [ -s ${ARTIFACTS_TAR} ]; then mkdir -p ${artifactsDir}; tar -xf ${ARTIFACTS_TAR} -C ${artifactsDir}; fi && \\\n`,
-    );
-    out.push(`    rm ${ARTIFACTS_TAR}\n`);
-  }
-
   for (const [name, keyword] of [
     ["assemble", "RUN"],
     ["run", "CMD"],
@@ -660,8 +636,30 @@ export function generateS2IDockerfile(rawInput: S2IDockerfileInput): S2IDockerfi
     const l = loc(name);
     out.push(`# ${name} from ${ORIGIN_TEXT[l.origin]}\n`);
     if (l.kind === "image") out.push("# If this file does not exist in the image, the build will fail.\n");
+    if (incremental && name === "assemble") {
+      // The saved artifacts are bind-mounted from the cached stage, so the tar is in no layer of the image,
+      // and extracted in the same step as assemble: one layer, not three.
+      out.push("# Extract the artifacts saved from the previous image, then assemble\n");
+      out.push(`RUN --mount=type=bind,from=cached,source=${ARTIFACTS_TAR},target=${ARTIFACTS_TAR} \\\n`);
+      out.push(`    if [ -s ${ARTIFACTS_TAR} ]; then mkdir -p ${artifactsDir} && tar -xf ${ARTIFACTS_TAR} -C ${artifactsDir}; fi && \\\n`);
+      out.push(`    exec ${at(name)}\n`);
+      continue;
+    }
     out.push(`${keyword} ${JSON.stringify([at(name)])}\n`);
   }
+  // Last, so that the steps above can come from the layer cache: the provenance labels change with every commit.
+  out.push(
+    continued(
+      "LABEL",
+      sortedLabels.map(([k, v]) => {
+        const key = quoteWord(k);
+        const value = quoteWord(v);
+        if (key.altered) warnings.push(`label name ${q(k)} has control characters; they are written as escapes`);
+        if (value.altered) warnings.push(`label ${q(k)} has newlines or control characters; they are written as escapes`);
+        return `${key.text}=${value.text}`;
+      }),
+    ),
+  );
 
   return { dockerfile: out.join(""), warnings };
 }

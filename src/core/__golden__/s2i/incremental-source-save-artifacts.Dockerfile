@@ -7,6 +7,20 @@ RUN chmod 0755 /opt/s2i/scripts/save-artifacts
 RUN if [ -s /opt/s2i/scripts/save-artifacts ]; then /opt/s2i/scripts/save-artifacts > /tmp/artifacts.tar; else touch /tmp/artifacts.tar; fi
 
 FROM registry.example.test/s2i/nodejs-20@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+# Scripts from .s2i/bin in the source: assemble
+COPY --chown=1001:0 .s2i/bin/ /opt/s2i/scripts
+# The source
+COPY --chown=1001:0 . /opt/s2i/src
+USER 1001
+RUN chmod 0755 /opt/s2i/scripts/assemble
+# assemble from .s2i/bin in the source
+# Extract the artifacts saved from the previous image, then assemble
+RUN --mount=type=bind,from=cached,source=/tmp/artifacts.tar,target=/tmp/artifacts.tar \
+    if [ -s /tmp/artifacts.tar ]; then mkdir -p /opt/s2i/artifacts && tar -xf /tmp/artifacts.tar -C /opt/s2i/artifacts; fi && \
+    exec /opt/s2i/scripts/assemble
+# run from the builder's io.openshift.s2i.scripts-url label
+# If this file does not exist in the image, the build will fail.
+CMD ["/usr/libexec/s2i/run"]
 LABEL "io.k8s.display-name"="127.0.0.1:5000/team/web:latest" \
       "io.openshift.build.commit.id"="3f2a9c1" \
       "io.openshift.build.commit.ref"="main" \
@@ -16,19 +30,3 @@ LABEL "io.k8s.display-name"="127.0.0.1:5000/team/web:latest" \
       "io.openshift.s2i.scripts-url"="image:///usr/libexec/s2i" \
       "org.opencontainers.image.revision"="3f2a9c1" \
       "org.opencontainers.image.source"="https://git.example.test/team/web.git"
-# Artifacts saved from the previous image
-COPY --from=cached --chown=1001:0 /tmp/artifacts.tar /tmp/artifacts.tar
-# Scripts from .s2i/bin in the source: assemble
-COPY --chown=1001:0 .s2i/bin/ /opt/s2i/scripts
-# The source
-COPY --chown=1001:0 . /opt/s2i/src
-USER 1001
-RUN chmod 0755 /opt/s2i/scripts/assemble
-# Extract the saved artifacts
-RUN if [ -s /tmp/artifacts.tar ]; then mkdir -p /opt/s2i/artifacts; tar -xf /tmp/artifacts.tar -C /opt/s2i/artifacts; fi && \
-    rm /tmp/artifacts.tar
-# assemble from .s2i/bin in the source
-RUN ["/opt/s2i/scripts/assemble"]
-# run from the builder's io.openshift.s2i.scripts-url label
-# If this file does not exist in the image, the build will fail.
-CMD ["/usr/libexec/s2i/run"]

@@ -5,6 +5,18 @@ USER 1001
 RUN if [ -s /usr/libexec/s2i/save-artifacts ]; then /usr/libexec/s2i/save-artifacts > /tmp/artifacts.tar; else touch /tmp/artifacts.tar; fi
 
 FROM registry.example.test/s2i/nodejs-20@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+# The source
+COPY --chown=1001:0 . /tmp/src
+USER 1001
+# assemble from the builder's io.openshift.s2i.scripts-url label
+# If this file does not exist in the image, the build will fail.
+# Extract the artifacts saved from the previous image, then assemble
+RUN --mount=type=bind,from=cached,source=/tmp/artifacts.tar,target=/tmp/artifacts.tar \
+    if [ -s /tmp/artifacts.tar ]; then mkdir -p /tmp/artifacts && tar -xf /tmp/artifacts.tar -C /tmp/artifacts; fi && \
+    exec /usr/libexec/s2i/assemble
+# run from the builder's io.openshift.s2i.scripts-url label
+# If this file does not exist in the image, the build will fail.
+CMD ["/usr/libexec/s2i/run"]
 LABEL "io.k8s.display-name"="127.0.0.1:5000/team/web:latest" \
       "io.openshift.build.commit.id"="3f2a9c1" \
       "io.openshift.build.commit.ref"="main" \
@@ -14,17 +26,3 @@ LABEL "io.k8s.display-name"="127.0.0.1:5000/team/web:latest" \
       "io.openshift.s2i.scripts-url"="image:///usr/libexec/s2i" \
       "org.opencontainers.image.revision"="3f2a9c1" \
       "org.opencontainers.image.source"="https://git.example.test/team/web.git"
-# Artifacts saved from the previous image
-COPY --from=cached --chown=1001:0 /tmp/artifacts.tar /tmp/artifacts.tar
-# The source
-COPY --chown=1001:0 . /tmp/src
-USER 1001
-# Extract the saved artifacts
-RUN if [ -s /tmp/artifacts.tar ]; then mkdir -p /tmp/artifacts; tar -xf /tmp/artifacts.tar -C /tmp/artifacts; fi && \
-    rm /tmp/artifacts.tar
-# assemble from the builder's io.openshift.s2i.scripts-url label
-# If this file does not exist in the image, the build will fail.
-RUN ["/usr/libexec/s2i/assemble"]
-# run from the builder's io.openshift.s2i.scripts-url label
-# If this file does not exist in the image, the build will fail.
-CMD ["/usr/libexec/s2i/run"]

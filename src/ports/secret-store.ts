@@ -49,6 +49,8 @@ export interface SecretStore {
   put(secret: SecretId & { type?: string; data: Record<string, Buffer> }, now: string): Promise<{ created: boolean }>;
   /** Whether there was one to delete. */
   delete(id: SecretId): Promise<boolean>;
+  /** How a user makes this secret where this store reads it: for the error that says it is missing. */
+  howToCreate?(id: SecretId): string;
 }
 
 export const describeSecret = (id: SecretId): string => `${id.kind === "Secret" ? "secret" : "configmap"} "${id.namespace}/${id.name}"`;

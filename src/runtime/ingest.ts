@@ -304,7 +304,8 @@ export async function triggerSecrets(config: BuildConfig, provider: "github" | "
   for (const t of gitTriggerSecrets(config, provider)) {
     if (t.secret) out.push(t.secret);
     if (t.secretReference && secrets) {
-      const found = await secrets.get({ kind: "Secret", namespace: ns(config), name: t.secretReference.name }).catch(() => undefined);
+      // A missing Secret accepts nothing (a 401); a store that cannot answer is a server error, not a wrong secret.
+      const found = await secrets.get({ kind: "Secret", namespace: ns(config), name: t.secretReference.name });
       const value = found?.data[WEBHOOK_SECRET_KEY]?.toString("utf8");
       if (value) out.push(value);
     }

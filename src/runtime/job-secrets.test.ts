@@ -9,7 +9,13 @@ function memoryStore(entries: (SecretId & { data: Record<string, string> })[]): 
   const map = new Map<string, StoredSecret>(
     entries.map((e) => [key(e), { ...e, data: Object.fromEntries(Object.entries(e.data).map(([k, v]) => [k, Buffer.from(v)])), createdAt: "t", updatedAt: "t" }]),
   );
-  return { get: async (id) => map.get(key(id)), list: async () => [], put: async () => ({ created: true }), delete: async () => false };
+  return {
+    get: async (id) => map.get(key(id)),
+    list: async () => [],
+    put: async () => ({ created: true }),
+    delete: async () => false,
+    howToCreate: (id) => `make ${id.kind} ${id.name} in ${id.namespace}`,
+  };
 }
 
 const job = (strategy: Record<string, unknown>, source: Record<string, unknown> = {}) =>
@@ -41,7 +47,7 @@ describe("resolveJobSecrets", () => {
   });
 
   it.each([
-    ["a missing secret", { type: "Docker", buildSecrets: [{ id: "x", secret: "nope" }] }, /secret "team\/nope" \(spec\.strategy\.dockerStrategy\.buildSecrets\[x\]\) not found; create it with "cascade secret create nope -n team/],
+    ["a missing secret", { type: "Docker", buildSecrets: [{ id: "x", secret: "nope" }] }, /secret "team\/nope" \(spec\.strategy\.dockerStrategy\.buildSecrets\[x\]\) not found; make Secret nope in team$/],
     ["an unnamed key of a secret with several", { type: "Docker", buildSecrets: [{ id: "m", secret: "multi" }] }, /buildSecrets\[m\]: secret "team\/multi" has 2 keys \(a, b\); name one with key/],
     ["a missing key", { type: "Docker", buildSecrets: [{ id: "m", secret: "multi", key: "c" }] }, /secret "team\/multi" has no key "c" \(it has a, b\)/],
     ["a missing ConfigMap", { type: "Source", from: "b/s2i", volumes: [{ name: "v", kind: "ConfigMap", source: "gone", destinationPaths: ["/v"] }] }, /configmap "team\/gone" \(spec\.strategy\.sourceStrategy\.volumes\[v\]\) not found/],

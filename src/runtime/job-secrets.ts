@@ -20,7 +20,10 @@ export async function resolveJobSecrets(job: BuilderJob, store: SecretStore): Pr
   const namespace = job.namespace;
   const load = async (kind: SecretKind, name: string, field: string): Promise<Record<string, Buffer>> => {
     const found = await store.get({ kind, namespace, name });
-    if (!found) throw new MissingSecretError(`${describeSecret({ kind, namespace, name })} (${field}) not found; create it with "cascade ${kind === "Secret" ? "secret" : "configmap"} create ${name} -n ${namespace} ..."`);
+    if (!found) {
+      const hint = store.howToCreate?.({ kind, namespace, name });
+      throw new MissingSecretError(`${describeSecret({ kind, namespace, name })} (${field}) not found${hint ? `; ${hint}` : ""}`);
+    }
     return found.data;
   };
   const encode = (data: Record<string, Buffer>): SecretData => Object.fromEntries(Object.entries(data).map(([k, v]) => [k, v.toString("base64")]));

@@ -180,6 +180,10 @@ export class SecretsManagerStore implements SecretStore {
     }
   }
 
+  howToCreate(id: SecretId): string {
+    return `create the Secrets Manager secret ${secretName(this.prefix, id)} (see infra/README.md, "Secrets")`;
+  }
+
   async get(raw: SecretId): Promise<StoredSecret | undefined> {
     const id = this.id(raw);
     const got = await this.fetch(id);

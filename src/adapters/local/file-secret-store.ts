@@ -143,6 +143,10 @@ export class FileSecretStore implements SecretStore {
     return { created: previous === undefined };
   }
 
+  howToCreate(id: SecretId): string {
+    return `create it with "cascade ${id.kind === "Secret" ? "secret" : "configmap"} create ${id.name} -n ${id.namespace} --from-literal KEY=VALUE"`;
+  }
+
   async delete(raw: SecretId): Promise<boolean> {
     const id = parsePayload(SecretId, raw, describeId(raw));
     if (!this.read(id)) return false;

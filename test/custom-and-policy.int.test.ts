@@ -11,6 +11,7 @@
  * guideline; under `imagePolicy: Enforce` its build fails with
  * `ImagePolicyViolation` and the tag still points at the previous digest.
  */
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { commitFiles, push } from "../src/adapters/local/git-repo.js";
@@ -98,6 +99,30 @@ describe("Custom strategy and image policy", () => {
     expect(env).toContain("credentials=none");
     expect(env).toContain("push-secret-mount=none");
     expect(b.imageCheck).toMatchObject({ policy: "Warn", passed: true, findings: [] });
+  });
+
+  it("gives registry credentials only with spec.output.pushSecret, and then expects the builder to push", async () => {
+    const dockerConfig = JSON.stringify({ auths: { [stack.registry]: { auth: Buffer.from("pusher:push-password-8e21").toString("base64") } } });
+    await stack.app.secrets.put({ kind: "Secret", namespace: NS, name: "push-creds", type: "kubernetes.io/dockerconfigjson", data: { ".dockerconfigjson": Buffer.from(dockerConfig) } }, new Date().toISOString());
+    const repo = stack.repo("self-push", SECRET);
+    await stack.apply([
+      bc("self-push", repo.bare, {
+        strategy: { type: "Custom", customStrategy: { from: { kind: "DockerImage", name: builder } } },
+        output: { to: { kind: "DockerImage", name: `${stack.registry}/${NS}/self-push:latest` }, pushSecret: { name: "push-creds" } },
+      }),
+    ]);
+    commitFiles(repo.work, { "message.txt": "pushes itself\n" }, "self push");
+    await push(repo.work);
+    const b = await stack.latestBuild(NS, "self-push");
+    const text = log(b);
+    expect(text).toContain("Push secret push-creds mounted at /var/run/secrets/openshift.io/push: the builder pushes by itself");
+    expect(text).toContain(`custom builder: push config sha256 ${createHash("sha256").update(dockerConfig).digest("hex")}`);
+    expect(text).not.toContain("push-password-8e21");
+    expect(text).not.toContain(Buffer.from("pusher:push-password-8e21").toString("base64"));
+    // This builder pushed nothing, and Cascade says so.
+    expect(b.phase).toBe("Failed");
+    expect(b.reason).toBe("PushImageToRegistryFailed");
+    expect(b.message).toContain(`the custom builder was to push ${stack.registry}/${NS}/self-push:latest itself, but it is not in the registry`);
   });
 
   it("refuses exposeDockerSocket: true when the BuildConfig is applied, naming the field, and stores nothing", async () => {

@@ -149,8 +149,9 @@ describe("Custom strategy and image policy", () => {
     expect(b.imageCheck?.passed).toBe(false);
     expect(b.imageCheck?.findings.map((f) => f.guideline)).toEqual(["non-root-user", "unprivileged-ports", "descriptive-labels"]);
     expect(log(b)).toContain("warning: image guideline non-root-user: the image runs as root");
-    await stack.events.waitFor(["cascade.build.succeeded"], 10_000);
-    const succeeded = stack.events.events.find((e) => e.type === "cascade.build.succeeded" && (e.data as { build?: string }).build === b.id);
+    const mine = () => stack.events.events.find((e) => e.type === "cascade.build.succeeded" && (e.data as { build?: string }).build === b.id);
+    for (const t = Date.now(); !mine() && Date.now() - t < 10_000; ) await new Promise((r) => setTimeout(r, 50));
+    const succeeded = mine();
     expect((succeeded?.data as { imageCheck?: { findings: { guideline: string }[] } })?.imageCheck?.findings[0]?.guideline).toBe("non-root-user");
   });
 

@@ -109,7 +109,9 @@ describe("secrets and config maps in builds", () => {
       const records = JSON.stringify([await stack.app.store.getBuild(NS, build.id), await stack.app.store.listBuilds({ namespace: NS })]);
       expect(records).not.toContain(secret);
     }
-    await stack.events.waitFor(["cascade.build.succeeded", "cascade.image.published"], 10_000);
+    const delivered = () => ["cascade.build.succeeded", "cascade.image.published"].every((t) => stack.events.events.some((e) => e.type === t && JSON.stringify(e.data).includes(build.id)));
+    for (const t = Date.now(); !delivered() && Date.now() - t < 10_000; ) await new Promise((r) => setTimeout(r, 50));
+    expect(delivered()).toBe(true);
     const events = JSON.stringify(stack.events.events);
     expect(events).toContain(build.id);
     expect(events).not.toContain(VOLUME_SECRET);

@@ -155,11 +155,11 @@ export interface Root {
 
 /**
  * Fields of a node's record in `Compiled.rec` (REC ints per node, so that
- * what planning reads and writes of one node shares a cache line).
+ * what planning reads and writes of one node lies together, in 32 bytes).
  */
 const STAMP = 0; // (generation << 1) when in the current closure, | 1 once placed in a wave
 const INDEGREE = 1; // upstreams in the closure not yet placed
-const WHY = 2; // the node whose rebuild brought it in, or -1 - (index of its root reason)
+const WHY = 2; // the node whose rebuild brought it in, or -1 - (the index of its root)
 const WPOS = 3; // its position in the plan, once placed
 const DEP_START = 4; // its dependents: deps[DEP_START .. DEP_END)
 const DEP_END = 5;

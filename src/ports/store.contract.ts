@@ -76,6 +76,26 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
       expect(next.builds[0]!.id).toBe("web-3");
     });
 
+    it("queues a plan larger than one transaction: every build once, dependencies across it, and one delivery", async () => {
+      const names = Array.from({ length: 140 }, (_, i) => `app-${String(i).padStart(3, "0")}`);
+      for (const n of names) await store.putBuildConfig(bc(n, "Parallel"), NOW);
+      // Each BuildConfig twice, the second build waiting on the first one of the previous BuildConfig.
+      const requests: BuildRequest[] = names.flatMap((n, i) => [req(n), { ...req(n), ...(i > 0 ? { after: { requests: [2 * (i - 1)] } } : {}) }]);
+      const delivery = { provider: "registry", id: "big-1" };
+      const { builds, duplicate } = await store.enqueueBuilds(requests, { now: NOW, logDir: "/l", delivery });
+      expect(duplicate).toBe(false);
+      expect(builds).toHaveLength(280);
+      expect(new Set(builds.map((b) => `${b.namespace}/${b.id}`)).size).toBe(280);
+      expect(builds[279]!.id).toBe("app-139-2");
+      expect(builds[279]!.dependsOn).toEqual(["ns/app-138-1"]);
+      expect((await store.getBuildConfig("ns", "app-139"))?.lastVersion).toBe(2);
+      expect((await store.listBuilds({ phases: ["New"] })).length).toBe(280);
+      const again = await store.enqueueBuilds(requests, { now: NOW, logDir: "/l", delivery });
+      expect(again.duplicate).toBe(true);
+      expect(again.builds.map((b) => b.id).sort()).toEqual(builds.map((b) => b.id).sort());
+      expect((await store.listBuilds()).length).toBe(280);
+    });
+
     it("finds builds by id, by namespace/id, and refuses an ambiguous id", async () => {
       await store.putBuildConfig(bc("web", "Serial", "a"), NOW);
       await store.putBuildConfig(bc("web", "Serial", "b"), NOW);

@@ -374,16 +374,16 @@ describe("DynamoDbStore", () => {
     await expect(store.updateBuild("ns", "web-1", { number: 7 })).rejects.toThrow(/number cannot change/);
   });
 
-  it("refuses a batch larger than one transaction, and stores none of it", async () => {
+  it("splits a batch larger than one transaction, numbering on, with the delivery written last", async () => {
     await store.putBuildConfig(bc("web"), NOW);
-    // 99 builds + the counter item = 100 writes: the most one transaction holds.
-    const ok = await store.enqueueBuilds(Array.from({ length: 99 }, () => req("web")), { now: NOW, logDir: "/l" });
-    expect(ok.builds.at(-1)?.id).toBe("web-99");
-    await expect(
-      store.enqueueBuilds(Array.from({ length: 99 }, () => req("web")), { now: NOW, logDir: "/l", delivery: { provider: "github", id: "big" } }),
-    ).rejects.toThrow(/needs 101 writes in one transaction; DynamoDB allows 100/);
-    expect((await store.listBuilds()).length).toBe(99);
+    // 99 builds + the counter item + the delivery = 101 writes: one more than a transaction holds.
+    const delivery = { provider: "github", id: "big" };
+    const res = await store.enqueueBuilds(Array.from({ length: 99 }, () => req("web")), { now: NOW, logDir: "/l", delivery });
+    expect(res.builds.map((x) => x.id)).toEqual(Array.from({ length: 99 }, (_, i) => `web-${i + 1}`));
     expect((await store.getBuildConfig("ns", "web"))?.lastVersion).toBe(99);
+    expect(((await table.raw("DELIVERY#github", "big"))?.builds as string[]).length).toBe(99);
+    expect((await store.enqueueBuilds([req("web")], { now: NOW, logDir: "/l", delivery })).duplicate).toBe(true);
+    expect((await store.listBuilds()).length).toBe(99);
   });
 
   it("gives deliveries and finished outbox entries a TTL, unless retention is off", async () => {

@@ -40,7 +40,10 @@
  * (condition: unchanged) and adds the builds to `queue`. A lost race on the
  * counter re-reads and retries with the next numbers; a lost race on the
  * delivery answers with the first delivery's builds and `duplicate: true`.
- * A batch is one transaction, so at most 100 items: builds + BuildConfigs + 1.
+ * A batch that fits one transaction (100 items: builds + BuildConfigs + 1)
+ * is one; a larger one (the closure of a widely used base) is split into
+ * transactions that each fit, numbered as each is written, with the delivery
+ * in the last, so a redelivery finds it only once every build is queued.
  *
  * Claim: read SLOTS and every RUN item, take the queued builds in `seq`
  * order, keep those their policy allows (Parallel: any; Serial and
@@ -608,77 +611,120 @@ export class DynamoDbStore implements Store {
   }
 
   async enqueueBuilds(requests: BuildRequest[], opts: { now: string; delivery?: Delivery; logDir: string }) {
-    return this.retry("enqueue builds", async () => {
-      if (opts.delivery) {
-        const previous = await this.readDelivery(opts.delivery);
-        if (previous) return { builds: previous, duplicate: true };
+    if (opts.delivery) {
+      const previous = await this.guard("enqueue builds", () => this.readDelivery(opts.delivery!));
+      if (previous) return { builds: previous, duplicate: true };
+    }
+    // Chunks that fit one transaction each: a request's build, its BuildConfig's counter (once per chunk),
+    // and the delivery in the last chunk. A batch that fits is one transaction, as before.
+    const chunks: BuildRequest[][] = [];
+    let current: BuildRequest[] = [];
+    let configs = new Set<string>();
+    for (const r of requests) {
+      const key = `${r.namespace}/${r.buildConfig}`;
+      const items = current.length + 1 + configs.size + (configs.has(key) ? 0 : 1) + 1; // + 1 for the delivery
+      if (current.length && items > MAX_TRANSACTION_ITEMS) {
+        chunks.push(current);
+        current = [];
+        configs = new Set();
       }
-      const got = await this.batchGet(
-        requests.flatMap((r) => [K.config(r.namespace, r.buildConfig), K.run(r.namespace, r.buildConfig)]),
-      );
-      const state = new Map<string, { ns: string; name: string; old: number; next: number; policy: string; queued: [number, QueueEntry][] }>();
-      for (const r of requests) {
-        const key = `${r.namespace}/${r.buildConfig}`;
-        if (state.has(key)) continue;
-        const config = got.get(keyId(K.config(r.namespace, r.buildConfig)));
-        const run = got.get(keyId(K.run(r.namespace, r.buildConfig)));
-        if (!config || !run) throw new NotFoundError(`buildconfig "${key}" not found`);
-        const parsed = JSON.parse(String(config.config)) as BuildConfig;
-        const last = num(run.lastVersion);
-        state.set(key, { ns: r.namespace, name: r.buildConfig, old: last, next: last, policy: parsed.spec?.runPolicy ?? "Serial", queued: [] });
-      }
-      // The sequence is reserved after reading the counters: see the header on why that keeps the order.
-      const firstSeq = requests.length ? await this.reserveSeq(requests.length) : 0;
-      const builds: Build[] = [];
-      const items: TransactItem[] = [];
-      requests.forEach((req, i) => {
-        const st = state.get(`${req.namespace}/${req.buildConfig}`)!;
-        const number = ++st.next;
-        const build = buildFromRequest(req, number, builds, opts);
-        const seq = firstSeq + i;
-        st.queued.push([number, { seq, policy: st.policy }]);
-        items.push({
-          Put: {
-            TableName: this.tableName,
-            Item: { ...K.build(req.namespace, req.buildConfig, number), b: build, seq, runPolicy: st.policy, ver: 0 },
-            ConditionExpression: "attribute_not_exists(pk)",
-          },
-        });
-        builds.push(build);
+      current.push(r);
+      configs.add(key);
+    }
+    if (current.length || chunks.length === 0) chunks.push(current);
+    const builds: Build[] = [];
+    for (const [i, chunk] of chunks.entries()) {
+      const last = i === chunks.length - 1;
+      const made = await this.retry("enqueue builds", () => this.enqueueChunk(chunk, builds, { ...opts, ...(last && opts.delivery ? { delivery: opts.delivery } : {}) }, last));
+      if (made.duplicate) return { builds: made.builds, duplicate: true };
+      builds.push(...made.builds);
+    }
+    return { builds, duplicate: false };
+  }
+
+  /**
+   * One transaction of an enqueue: the chunk's builds, numbered from its
+   * BuildConfigs' counters as read now (conditioned on them), and, in the last
+   * chunk, the delivery. `earlier` are the builds of the chunks already
+   * committed, which `after.requests` indexes may name. Should a later chunk
+   * never commit, the earlier builds stay queued, and a redelivery coalesces
+   * into them rather than queueing them twice.
+   */
+  private async enqueueChunk(
+    requests: BuildRequest[],
+    earlier: readonly Build[],
+    opts: { now: string; delivery?: Delivery; logDir: string },
+    last: boolean,
+  ): Promise<{ builds: Build[]; duplicate: boolean }> {
+    if (opts.delivery && last) {
+      const previous = await this.readDelivery(opts.delivery);
+      if (previous) return { builds: previous, duplicate: true };
+    }
+    const got = await this.batchGet(requests.flatMap((r) => [K.config(r.namespace, r.buildConfig), K.run(r.namespace, r.buildConfig)]));
+    const state = new Map<string, { ns: string; name: string; old: number; next: number; policy: string; queued: [number, QueueEntry][] }>();
+    for (const r of requests) {
+      const key = `${r.namespace}/${r.buildConfig}`;
+      if (state.has(key)) continue;
+      const config = got.get(keyId(K.config(r.namespace, r.buildConfig)));
+      const run = got.get(keyId(K.run(r.namespace, r.buildConfig)));
+      if (!config || !run) throw new NotFoundError(`buildconfig "${key}" not found`);
+      const parsed = JSON.parse(String(config.config)) as BuildConfig;
+      const lastVersion = num(run.lastVersion);
+      state.set(key, { ns: r.namespace, name: r.buildConfig, old: lastVersion, next: lastVersion, policy: parsed.spec?.runPolicy ?? "Serial", queued: [] });
+    }
+    // The sequence is reserved after reading the counters: see the header on why that keeps the order.
+    const firstSeq = requests.length ? await this.reserveSeq(requests.length) : 0;
+    const all: Build[] = [...earlier];
+    const builds: Build[] = [];
+    const items: TransactItem[] = [];
+    requests.forEach((req, i) => {
+      const st = state.get(`${req.namespace}/${req.buildConfig}`)!;
+      const number = ++st.next;
+      const build = buildFromRequest(req, number, all, opts);
+      const seq = firstSeq + i;
+      st.queued.push([number, { seq, policy: st.policy }]);
+      items.push({
+        Put: {
+          TableName: this.tableName,
+          Item: { ...K.build(req.namespace, req.buildConfig, number), b: build, seq, runPolicy: st.policy, ver: 0 },
+          ConditionExpression: "attribute_not_exists(pk)",
+        },
       });
-      for (const st of state.values()) {
-        const x = new Expr();
-        const sets = [`${x.path("lastVersion")} = ${x.value(st.next)}`];
-        for (const [n, entry] of st.queued) sets.push(`${x.path(`queue.${n}`)} = ${x.value(entry)}`);
-        items.push({
-          Update: {
-            TableName: this.tableName,
-            Key: K.run(st.ns, st.name),
-            UpdateExpression: updateExpression(sets, [], [`${x.path("rev")} ${x.value(1)}`]),
-            // The counter moves from the value read: a concurrent enqueue makes this fail, and the retry takes the next numbers.
-            ConditionExpression: `${x.path("lastVersion")} = ${x.value(st.old)}`,
-            ...x.attrs,
-          },
-        });
-      }
-      if (opts.delivery) {
-        items.push({
-          Put: {
-            TableName: this.tableName,
-            Item: {
-              ...K.delivery(opts.delivery),
-              builds: builds.map((b) => `${b.namespace}/${b.id}`),
-              receivedAt: opts.now,
-              ...this.expiresAt(opts.now),
-            },
-            // A concurrent first delivery makes this fail; the retry finds it and answers duplicate.
-            ConditionExpression: "attribute_not_exists(pk)",
-          },
-        });
-      }
-      if (items.length) await this.transact(items);
-      return { builds, duplicate: false };
+      all.push(build);
+      builds.push(build);
     });
+    for (const st of state.values()) {
+      const x = new Expr();
+      const sets = [`${x.path("lastVersion")} = ${x.value(st.next)}`];
+      for (const [n, entry] of st.queued) sets.push(`${x.path(`queue.${n}`)} = ${x.value(entry)}`);
+      items.push({
+        Update: {
+          TableName: this.tableName,
+          Key: K.run(st.ns, st.name),
+          UpdateExpression: updateExpression(sets, [], [`${x.path("rev")} ${x.value(1)}`]),
+          // The counter moves from the value read: a concurrent enqueue makes this fail, and the retry takes the next numbers.
+          ConditionExpression: `${x.path("lastVersion")} = ${x.value(st.old)}`,
+          ...x.attrs,
+        },
+      });
+    }
+    if (opts.delivery && last) {
+      items.push({
+        Put: {
+          TableName: this.tableName,
+          Item: {
+            ...K.delivery(opts.delivery),
+            builds: all.map((b) => `${b.namespace}/${b.id}`),
+            receivedAt: opts.now,
+            ...this.expiresAt(opts.now),
+          },
+          // A concurrent first delivery makes this fail; the retry finds it and answers duplicate.
+          ConditionExpression: "attribute_not_exists(pk)",
+        },
+      });
+    }
+    if (items.length) await this.transact(items);
+    return { builds, duplicate: false };
   }
 
   async recordDelivery(delivery: Delivery, now: string) {

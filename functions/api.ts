@@ -8,11 +8,7 @@
  * Fargate task, and a log is read from CloudWatch Logs.
  */
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
-import { SQSClient } from "@aws-sdk/client-sqs";
 import { CloudWatchBuildLogs } from "../src/adapters/aws/cloudwatch-build-logs.js";
-import { SqsLaunchQueue } from "../src/adapters/aws/sqs-launch-queue.js";
 import { NotFoundError } from "../src/core/errors.js";
 import { route } from "../src/runtime/api.js";
 import { awsRuntime, awsSettings, type AwsRuntime } from "../src/runtime/aws.js";
@@ -20,6 +16,7 @@ import { json, type HttpRequest, type HttpResponse } from "../src/runtime/http.j
 import { errorResponse } from "../src/runtime/ingest.js";
 import { builderRunner } from "./builder-runner.js";
 import { toApiGatewayResult, toHttpRequest, type ApiGatewayV2Result } from "./http-event.js";
+import { lambdaClients } from "./lambda-clients.js";
 import { lazyHandler } from "./lazy-handler.js";
 
 const BUILD = "([^/]+(?:/[^/]+)?)";
@@ -88,12 +85,7 @@ export function createApiHandler(parts: ApiFunctionParts): (event: unknown) => P
 
 export function init(env: Record<string, string | undefined> = process.env) {
   const s = awsSettings(env);
-  const rt = awsRuntime(s, {
-    dynamodb: new DynamoDBClient({}),
-    eventBridge: new EventBridgeClient({}),
-    queue: new SqsLaunchQueue({ client: new SQSClient({}), queueUrl: s.CASCADE_BUILD_QUEUE_URL }),
-    runner: builderRunner(s),
-  });
+  const rt = awsRuntime(s, { ...lambdaClients(s), runner: builderRunner(s) });
   const logs = new CloudWatchBuildLogs({
     client: new CloudWatchLogsClient({}),
     logGroup: s.CASCADE_BUILDER_LOG_GROUP,

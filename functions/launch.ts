@@ -8,14 +8,12 @@
  * dead-letter queue, and its last attempt records the build as Error.
  * Malformed messages are reported failed too, and end in the DLQ.
  */
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
-import { SQSClient } from "@aws-sdk/client-sqs";
 import { SqsLaunchQueue } from "../src/adapters/aws/sqs-launch-queue.js";
 import { CascadeError } from "../src/core/errors.js";
 import { awsRuntime, awsSettings, type AwsRuntime } from "../src/runtime/aws.js";
 import { LaunchMessage, parseEvent, SqsEvent, SqsRecord, type SqsBatchResponse } from "./aws-events.js";
 import { builderRunner } from "./builder-runner.js";
+import { lambdaClients } from "./lambda-clients.js";
 import { lazyHandler } from "./lazy-handler.js";
 
 /** The delay before a build that found no capacity is tried again: 30 s, doubling, at most 15 minutes. */
@@ -72,9 +70,9 @@ export function createLaunchHandler({ rt, queue }: LaunchParts) {
 
 export function init(env: Record<string, string | undefined> = process.env) {
   const s = awsSettings(env);
-  const queue = new SqsLaunchQueue({ client: new SQSClient({}), queueUrl: s.CASCADE_BUILD_QUEUE_URL });
-  const rt = awsRuntime(s, { dynamodb: new DynamoDBClient({}), eventBridge: new EventBridgeClient({}), queue, runner: builderRunner(s) });
-  return createLaunchHandler({ rt, queue });
+  const clients = lambdaClients(s);
+  const rt = awsRuntime(s, { ...clients, runner: builderRunner(s) });
+  return createLaunchHandler({ rt, queue: clients.queue });
 }
 
 export const handler = lazyHandler(init);

@@ -6,12 +6,9 @@
  * event queues nothing more. The notice of an image Cascade itself pushed is
  * skipped: `task-stopped` follows that build's chain when it records it.
  */
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
-import { SQSClient } from "@aws-sdk/client-sqs";
-import { SqsLaunchQueue } from "../src/adapters/aws/sqs-launch-queue.js";
 import { awsRuntime, awsSettings, type AwsRuntime } from "../src/runtime/aws.js";
 import { ImageUpdatedBusEvent, parseEvent } from "./aws-events.js";
+import { lambdaClients } from "./lambda-clients.js";
 import { lazyHandler } from "./lazy-handler.js";
 
 export interface PlanResult {
@@ -51,11 +48,7 @@ export function createPlanHandler(rt: Pick<AwsRuntime, "planning" | "tasks" | "f
 export function init(env: Record<string, string | undefined> = process.env) {
   const s = awsSettings(env);
   return createPlanHandler(
-    awsRuntime(s, {
-      dynamodb: new DynamoDBClient({}),
-      eventBridge: new EventBridgeClient({}),
-      queue: new SqsLaunchQueue({ client: new SQSClient({}), queueUrl: s.CASCADE_BUILD_QUEUE_URL }),
-    }),
+    awsRuntime(s, lambdaClients(s)),
   );
 }
 

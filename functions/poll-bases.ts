@@ -8,17 +8,14 @@
  * the ECR API, others with the registry API. The pass also dispatches
  * claimable builds, a sweep for any a failed dispatch left waiting.
  */
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { ECRClient } from "@aws-sdk/client-ecr";
-import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
-import { SQSClient } from "@aws-sdk/client-sqs";
 import { EcrRegistry } from "../src/adapters/aws/ecr.js";
-import { SqsLaunchQueue } from "../src/adapters/aws/sqs-launch-queue.js";
 import { createDistributionClient } from "../src/adapters/registry/distribution-client.js";
 import type { Registry } from "../src/ports/registry.js";
 import { awsRuntime, awsSettings, type AwsRuntime } from "../src/runtime/aws.js";
 import { BasePoller, type TickResult } from "../src/runtime/base-poller.js";
 import { parseEvent, ScheduledEvent } from "./aws-events.js";
+import { lambdaClients } from "./lambda-clients.js";
 import { lazyHandler } from "./lazy-handler.js";
 
 export interface PollBasesResult extends TickResult {
@@ -51,11 +48,7 @@ export function createPollBasesHandler(rt: Pick<AwsRuntime, "planning" | "fargat
 
 export function init(env: Record<string, string | undefined> = process.env) {
   const s = awsSettings(env);
-  const rt = awsRuntime(s, {
-    dynamodb: new DynamoDBClient({}),
-    eventBridge: new EventBridgeClient({}),
-    queue: new SqsLaunchQueue({ client: new SQSClient({}), queueUrl: s.CASCADE_BUILD_QUEUE_URL }),
-  });
+  const rt = awsRuntime(s, lambdaClients(s));
   // Other registries are read anonymously: the public bases builds start from.
   const registry = new EcrRegistry({ client: new ECRClient({}), fallback: createDistributionClient({}) });
   return createPollBasesHandler(rt, registry);

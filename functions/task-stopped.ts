@@ -6,16 +6,13 @@
  * slots dispatched. A task is Cascade's when its builder container's
  * overrides carry `CASCADE_BUILD`; any other task on the cluster is ignored.
  */
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
-import { SQSClient } from "@aws-sdk/client-sqs";
 import { BUILD_ENV } from "../src/adapters/aws/builder-env.js";
-import { SqsLaunchQueue } from "../src/adapters/aws/sqs-launch-queue.js";
 import { ValidationError } from "../src/core/errors.js";
 import { parseRefKey } from "../src/ports/remote-builds.js";
 import { awsRuntime, awsSettings, type AwsRuntime } from "../src/runtime/aws.js";
 import type { StoppedOutcome } from "../src/runtime/fargate-builds.js";
 import { EcsTaskStateChange, parseEvent } from "./aws-events.js";
+import { lambdaClients } from "./lambda-clients.js";
 import { lazyHandler } from "./lazy-handler.js";
 
 /** Whether a cluster ARN is the configured cluster (given by name or ARN). */
@@ -56,11 +53,7 @@ export function createTaskStoppedHandler(rt: Pick<AwsRuntime, "settings" | "farg
 export function init(env: Record<string, string | undefined> = process.env) {
   const s = awsSettings(env);
   return createTaskStoppedHandler(
-    awsRuntime(s, {
-      dynamodb: new DynamoDBClient({}),
-      eventBridge: new EventBridgeClient({}),
-      queue: new SqsLaunchQueue({ client: new SQSClient({}), queueUrl: s.CASCADE_BUILD_QUEUE_URL }),
-    }),
+    awsRuntime(s, lambdaClients(s)),
   );
 }
 

@@ -7,16 +7,13 @@
  * from Secrets Manager. After a delivery queued builds, the claimable ones are
  * dispatched to the launch queue.
  */
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { SQSClient } from "@aws-sdk/client-sqs";
-import { SqsLaunchQueue } from "../src/adapters/aws/sqs-launch-queue.js";
 import { route, type ApiDeps } from "../src/runtime/api.js";
 import { awsRuntime, awsSecretStore, awsSettings } from "../src/runtime/aws.js";
 import { json, type HttpRequest } from "../src/runtime/http.js";
 import { errorResponse } from "../src/runtime/ingest.js";
 import { toApiGatewayResult, toHttpRequest, type ApiGatewayV2Result } from "./http-event.js";
+import { lambdaClients } from "./lambda-clients.js";
 import { lazyHandler } from "./lazy-handler.js";
 
 const OPENSHIFT_HOOK = /^\/apis\/build\.openshift\.io\/v1\/namespaces\/[^/]+\/buildconfigs\/[^/]+\/webhooks\/[^/]+\/[a-z]+$/;
@@ -54,9 +51,7 @@ export function createWebhookHandler(deps: ApiDeps, o: WebhookOptions = {}): (ev
 export function init(env: Record<string, string | undefined> = process.env) {
   const settings = awsSettings(env);
   const rt = awsRuntime(settings, {
-    dynamodb: new DynamoDBClient({}),
-    eventBridge: new EventBridgeClient({}),
-    queue: new SqsLaunchQueue({ client: new SQSClient({}), queueUrl: settings.CASCADE_BUILD_QUEUE_URL }),
+    ...lambdaClients(settings),
     // Triggers' secretReference: key WebHookSecretKey of a Secret in Secrets Manager.
     secrets: awsSecretStore(settings, new SecretsManagerClient({})),
   });

@@ -11,15 +11,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { SqliteStore } from "../adapters/local/sqlite-store.js";
 import type { Build } from "../core/build.js";
 import { checkBuildConfig } from "../core/buildconfig.js";
 import type { Store } from "../ports/store.js";
-import { Builds } from "./builds.js";
 import { applyConfigs } from "./configs.js";
-import { Planning } from "./planning.js";
+import { queueRuntime } from "../../test/support/queue-runtime.js";
 
 const NOW = "2026-11-25T10:00:00.000Z";
 const R = "registry.example.test";
@@ -63,20 +61,8 @@ function counting(store: Store): { store: Store; calls: Map<string, unknown[][]>
 }
 
 function runtime(store: Store) {
-  const clock = { now: () => new Date(NOW) };
-  const log = pino({ level: "silent" });
-  const builds = new Builds({
-    store,
-    bus: { publish: async () => undefined },
-    runner: { run: () => Promise.reject(new Error("no builder in this test")) },
-    clock,
-    log,
-    source: "urn:cascade:test",
-    logDir: "/tmp/logs",
-    registry: { auth: {}, insecure: [] },
-  });
-  const planning = new Planning({ store, builds, clock, log });
-  return { store, builds, planning, clock, apply: (docs: unknown[]) => applyConfigs({ store, builds, planning, clock }, docs) };
+  const { builds, planning, deps } = queueRuntime(NOW, store);
+  return { store, builds, planning, clock: deps.clock, apply: (docs: unknown[]) => applyConfigs(deps, docs) };
 }
 
 /** A queued build finished as a builder reports it: bases with digests, and the image it pushed. */

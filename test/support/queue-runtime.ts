@@ -9,17 +9,19 @@ import type { CascadeEvent } from "../../src/core/events-out.js";
 import type { ApiDeps } from "../../src/runtime/api.js";
 import { Builds } from "../../src/runtime/builds.js";
 import { Planning } from "../../src/runtime/planning.js";
+import type { Store } from "../../src/ports/store.js";
 
-export interface QueueRuntime {
-  store: SqliteStore;
+export interface QueueRuntime<S extends Store = SqliteStore> {
+  store: S;
   builds: Builds;
   planning: Planning;
   deps: ApiDeps;
   published: CascadeEvent[];
 }
 
-export function queueRuntime(now = "2026-11-25T10:00:00Z"): QueueRuntime {
-  const store = new SqliteStore(":memory:");
+/** Over `store`, or a new in-memory SQLite store. */
+export function queueRuntime<S extends Store = SqliteStore>(now = "2026-11-25T10:00:00Z", given?: S): QueueRuntime<S> {
+  const store = given ?? (new SqliteStore(":memory:") as unknown as S);
   const clock = { now: () => new Date(now) };
   const log = pino({ level: "silent" });
   const published: CascadeEvent[] = [];

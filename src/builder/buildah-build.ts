@@ -19,7 +19,7 @@ import type { ImageCheck } from "../core/image-guidelines.js";
 import { parseImageRef } from "../core/image-ref.js";
 import type { RegistryWriter } from "../ports/registry.js";
 import { exec, StepFailed, errorLine, type LogSink } from "./exec.js";
-import { checkPublished, publishLayout } from "./publish.js";
+import { checkPublished, publishLayout, repoOf } from "./publish.js";
 
 export interface BuildahEnv {
   /** Global flags placing storage in this build's own folder. */
@@ -214,7 +214,7 @@ export async function budAndPush(
   const unchanged = req.currentDigest !== undefined && req.images.every((t) => before.get(t) === digest);
   if (unchanged) log(`--> Output unchanged: ${req.images.join(", ")} already held ${digest}`);
   const check = req.registry
-    ? await checkPublished(`${parseImageRef(image).registry}/${parseImageRef(image).repository}@${digest}`, image, {
+    ? await checkPublished(`${repoOf(image)}@${digest}`, image, {
         registry: req.registry,
         policy: req.imagePolicy ?? "Warn",
         log,

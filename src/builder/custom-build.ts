@@ -23,7 +23,7 @@ import type { BudExtras, BuildahEnv, BuiltImage } from "./buildah-build.js";
 import { writeKeys } from "./build-inputs.js";
 import { exec, StepFailed, errorLine, type LogSink } from "./exec.js";
 import type { BuilderJob } from "./job.js";
-import { checkPublished, publishLayout, violationMessage } from "./publish.js";
+import { checkPublished, publishLayout, repoOf, violationMessage } from "./publish.js";
 import type { FetchedSource } from "./source.js";
 
 type CustomJob = BuilderJob & { strategy: { type: "Custom" } };
@@ -129,8 +129,7 @@ export async function customBuild(
       throw new StepFailed("PushImageToRegistryFailed", `the custom builder was to push ${image} itself, but it is not in the registry: ${(e as Error).message}`);
     }
     log(`--> The builder pushed ${image}@${pushed}`);
-    const out = parseImageRef(image);
-    const check = await checkPublished(`${out.registry}/${out.repository}@${pushed}`, image, {
+    const check = await checkPublished(`${repoOf(image)}@${pushed}`, image, {
       registry,
       policy,
       log,

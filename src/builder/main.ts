@@ -19,6 +19,7 @@ import { BuilderJob, type BuilderReport, type SecretData } from "./job.js";
 import { makeRedactor } from "../core/redact.js";
 import { secretValues, volumeFlags } from "./build-inputs.js";
 import { customBuild } from "./custom-build.js";
+import { currentDigest } from "./publish.js";
 import { s2iBuild } from "./s2i-build.js";
 import { fetchSource } from "./source.js";
 
@@ -79,7 +80,7 @@ export async function runBuilder(workDir: string, jobText: string, rawLog: LogSi
     const s = job.strategy;
     const extras: BudExtras = {
       ...(job.cache ? { cache: job.cache } : {}),
-      currentDigest: async (ref) => ((await registry.manifestExists(ref)) ? (await registry.resolveDigest(ref)).digest : undefined),
+      currentDigest: (ref) => currentDigest(registry, ref),
       onCache: (c) => report({ type: "cache", ...c }),
       extraFlags: s.type === "Custom" ? [] : await volumeFlags(s.volumes, workDir, log),
       registry,

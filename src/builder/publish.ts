@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { checkImageGuidelines, type ImageCheck } from "../core/image-guidelines.js";
 import { parseImageRef } from "../core/image-ref.js";
+import { RegistryError } from "../core/errors.js";
 import type { RegistryWriter } from "../ports/registry.js";
 import { StepFailed, type LogSink } from "./exec.js";
 
@@ -42,10 +43,21 @@ export interface PublishOptions {
   layoutReason?: string;
 }
 
-const repoOf = (image: string) => {
+/** `registry/repository` of an image reference: where it is pushed by digest. */
+export const repoOf = (image: string) => {
   const r = parseImageRef(image);
   return `${r.registry}/${r.repository}`;
 };
+
+/** The digest a tag holds now, or undefined when it holds none (one HEAD; a 404 is "none"). */
+export async function currentDigest(registry: Pick<RegistryWriter, "resolveDigest">, ref: string): Promise<string | undefined> {
+  try {
+    return (await registry.resolveDigest(ref)).digest;
+  } catch (e) {
+    if (e instanceof RegistryError && e.status === 404) return undefined;
+    throw e;
+  }
+}
 
 /** Run the guidelines check on a pushed image (by digest), log it and report it. */
 export async function checkPublished(imageByDigest: string, image: string, o: Pick<PublishOptions, "registry" | "policy" | "log" | "onCheck">): Promise<ImageCheck> {
@@ -108,7 +120,7 @@ export async function publishLayout(
   const repos = [...new Set(images.map(repoOf))];
 
   // Depth first: blobs, then the manifests that name them, then the index over them.
-  const pushManifest = async (d: z.infer<typeof Descriptor>, depth: number): Promise<void> => {
+  const pushManifest = async (d: z.infer<typeof Descriptor>, depth: number): Promise<{ raw: Uint8Array; mediaType: string }> => {
     if (depth > 2) fail("indexes nest too deep");
     const raw = await blob(d.digest);
     let json: unknown;
@@ -131,9 +143,11 @@ export async function publishLayout(
       }
     }
     for (const repo of repos) await o.registry.putManifest(`${repo}@${d.digest}`, raw, mediaType);
+    return { raw, mediaType };
   };
+  let pushed: { raw: Uint8Array; mediaType: string };
   try {
-    await pushManifest(top, 0);
+    pushed = await pushManifest(top, 0);
   } catch (e) {
     if (e instanceof StepFailed) throw e;
     throw new StepFailed("PushImageToRegistryFailed", `push by digest to ${repos.join(", ")} failed: ${(e as Error).message}`);
@@ -148,12 +162,9 @@ export async function publishLayout(
     throw new StepFailed("ImagePolicyViolation", violationMessage(images.join(", "), check));
   }
 
-  const raw = await blob(digest);
-  const mediaType = (JSON.parse(new TextDecoder().decode(raw)) as { mediaType?: string }).mediaType ?? top.mediaType;
+  const { raw, mediaType } = pushed;
   const before = new Map<string, string | undefined>();
-  for (const target of images) {
-    before.set(target, (await o.registry.manifestExists(target).catch(() => false)) ? (await o.registry.resolveDigest(target).catch(() => undefined))?.digest : undefined);
-  }
+  for (const target of images) before.set(target, await currentDigest(o.registry, target).catch(() => undefined));
   const tags: string[] = [];
   for (const target of images) {
     try {

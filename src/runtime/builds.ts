@@ -421,7 +421,7 @@ export class Builds {
       }
       if (job) {
         try {
-          job = this.o.secrets ? await resolveJobSecrets(job, this.o.secrets) : await resolveJobSecrets(job, NO_SECRETS);
+          job = await resolveJobSecrets(job, this.o.secrets ?? NO_SECRETS);
           redact = makeRedactor(secretValues(job));
         } catch (e) {
           job = undefined;

@@ -16,7 +16,7 @@ import { readFile } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
 import type { CacheStep } from "../core/build.js";
 import type { ImageCheck } from "../core/image-guidelines.js";
-import { parseImageRef } from "../core/image-ref.js";
+import { normalizeImageRef, parseImageRef } from "../core/image-ref.js";
 import type { RegistryWriter } from "../ports/registry.js";
 import { exec, StepFailed, errorLine, type LogSink } from "./exec.js";
 import { checkPublished, publishLayout, repoOf } from "./publish.js";
@@ -44,6 +44,31 @@ export function inside(root: string, rel: string, field: string, reason = "Inval
     throw new StepFailed(reason, `${field} "${rel}" points outside the source tree`);
   }
   return p;
+}
+
+/**
+ * A strategy's builder image (S2I or Custom), pinned to the digest it has
+ * now and reported as the build's base. `what` names it in the log and in
+ * the `PullBuilderImageFailed` message ("builder image", "custom builder image").
+ */
+export async function pinBuilderImage(
+  from: string,
+  resolveDigest: (ref: string) => Promise<string>,
+  what: string,
+  log: LogSink,
+  onBases: (bases: { name: string; digest?: string }[]) => void,
+): Promise<{ name: string; digest: string; pinned: string }> {
+  const name = normalizeImageRef(from);
+  const ref = parseImageRef(name);
+  let digest = ref.digest;
+  try {
+    digest ??= await resolveDigest(name);
+  } catch (e) {
+    throw new StepFailed("PullBuilderImageFailed", `cannot resolve ${what} ${name}: ${(e as Error).message}`);
+  }
+  onBases([{ name, digest }]);
+  log(`--> ${what[0]!.toUpperCase()}${what.slice(1)} ${name} pinned to ${digest}`);
+  return { name, digest, pinned: `${ref.registry}/${ref.repository}@${digest}` };
 }
 
 export interface BudRequest {

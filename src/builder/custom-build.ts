@@ -16,10 +16,10 @@
  */
 import { chmod, mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { normalizeImageRef, parseImageRef } from "../core/image-ref.js";
+import { parseImageRef } from "../core/image-ref.js";
 import { buildEnv } from "../core/labels.js";
 import type { RegistryWriter } from "../ports/registry.js";
-import type { BudExtras, BuildahEnv, BuiltImage } from "./buildah-build.js";
+import { pinBuilderImage, type BudExtras, type BuildahEnv, type BuiltImage } from "./buildah-build.js";
 import { writeKeys } from "./build-inputs.js";
 import { exec, StepFailed, errorLine, type LogSink } from "./exec.js";
 import type { BuilderJob } from "./job.js";
@@ -62,17 +62,7 @@ export async function customBuild(
   extras: BudExtras = {},
 ): Promise<BuiltImage> {
   const s = job.strategy;
-  const name = normalizeImageRef(s.from);
-  const ref = parseImageRef(name);
-  let digest = ref.digest;
-  try {
-    digest ??= (await registry.resolveDigest(name)).digest;
-  } catch (e) {
-    throw new StepFailed("PullBuilderImageFailed", `cannot resolve custom builder image ${name}: ${(e as Error).message}`);
-  }
-  const pinned = `${ref.registry}/${ref.repository}@${digest}`;
-  onBases([{ name, digest }]);
-  log(`--> Custom builder image ${name} pinned to ${digest}`);
+  const { name, digest, pinned } = await pinBuilderImage(s.from, async (ref) => (await registry.resolveDigest(ref)).digest, "custom builder image", log, onBases);
   let command: string[];
   try {
     const c = (await registry.getImageConfig(pinned)).config ?? {};

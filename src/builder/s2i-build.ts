@@ -7,11 +7,10 @@
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ValidationError } from "../core/errors.js";
-import { normalizeImageRef, parseImageRef } from "../core/image-ref.js";
 import { buildEnv, buildLabels } from "../core/labels.js";
 import { generateS2IDockerfile, readBuilderMetadata, type BuilderMetadata } from "../core/s2i.js";
 import type { ImageConfig } from "../ports/registry.js";
-import { budAndPush, inside, type BudExtras, type BuildahEnv, type BuiltImage } from "./buildah-build.js";
+import { budAndPush, inside, pinBuilderImage, type BudExtras, type BuildahEnv, type BuiltImage } from "./buildah-build.js";
 import { StepFailed, type LogSink } from "./exec.js";
 import type { BuilderJob } from "./job.js";
 import type { FetchedSource } from "./source.js";
@@ -55,17 +54,7 @@ export async function s2iBuild(
   const contextDir = inside(src.dir, job.source.contextDir ?? ".", "contextDir", "FetchSourceFailed");
 
   // The builder image, pinned to the digest it has now.
-  const name = normalizeImageRef(s.from);
-  const ref = parseImageRef(name);
-  let digest = ref.digest;
-  try {
-    digest ??= await registry.resolveDigest(name);
-  } catch (e) {
-    throw new StepFailed("PullBuilderImageFailed", `cannot resolve builder image ${name}: ${(e as Error).message}`);
-  }
-  const pinned = `${ref.registry}/${ref.repository}@${digest}`;
-  onBases([{ name, digest }]);
-  log(`--> Builder image ${name} pinned to ${digest}`);
+  const { name, digest, pinned } = await pinBuilderImage(s.from, (ref) => registry.resolveDigest(ref), "builder image", log, onBases);
 
   let metadata: BuilderMetadata;
   try {

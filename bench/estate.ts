@@ -4,6 +4,8 @@
  * team bases on those, apps on team bases, services on apps, multi-stage diamonds, S2I, git
  * triggers over N/5 repositories), generated from a seed, identical on every run.
  */
+import type { GitRefEvent } from "../src/core/events-in.js";
+
 // ---------------------------------------------------------------------------
 // Deterministic randomness
 
@@ -245,4 +247,34 @@ export function generateEstate(n: number, seed: number): Estate {
     reposWithSeveralBranches: repos.filter((r) => r.branches.size > 1).length,
   };
   return { raw, stats, repos, teamOutputs: [...orgOutputs, ...teamOutputs] };
+}
+
+/**
+ * GitHub-shaped pushes (four URL forms, as `normalizeGitHubPush` gives them)
+ * to a repository of the estate at random, on one of its branches (90%) or a
+ * feature branch that builds nothing (10%).
+ */
+export function pushEvents(estate: Estate, rng: Rng, count: number): GitRefEvent[] {
+  return Array.from({ length: count }, (_, k) => {
+    const repo = rng.pick(estate.repos);
+    const branch = rng.chance(0.9) ? rng.pick([...repo.branches]) : `feature/f-${rng.int(1000)}`;
+    const base = `${repo.host}/${repo.path}`;
+    return {
+      kind: "git.ref",
+      provider: "github",
+      deliveryId: `d-${k}`,
+      repository: {
+        urls: [`https://${base}.git`, `git@${repo.host}:${repo.path}.git`, `git://${base}.git`, `https://${base}`],
+        fullName: repo.path,
+        defaultBranch: "main",
+      },
+      ref: `refs/heads/${branch}`,
+      refType: "branch",
+      refName: branch,
+      before: "1".repeat(40),
+      after: (k + 1).toString(16).padStart(40, "0"),
+      deleted: false,
+      created: false,
+    };
+  });
 }

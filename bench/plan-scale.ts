@@ -45,7 +45,7 @@ import {
   type PlannedBuild,
   type Root,
 } from "../src/core/planner.js";
-import { EXTERNAL_BASES, generateEstate, Rng } from "./estate.js";
+import { EXTERNAL_BASES, generateEstate, pushEvents as pushEventsOf, Rng } from "./estate.js";
 
 // ---------------------------------------------------------------------------
 // Settings
@@ -315,30 +315,7 @@ async function runSize(n: number) {
     internalBase: (count: number) => imageEvents(() => erng.pick(internal), count),
   };
 
-  // Push events: a repository at random, one of its branches (90%) or a feature branch that builds nothing (10%).
-  const pushEvents = (count: number): GitRefEvent[] =>
-    Array.from({ length: count }, (_, k) => {
-      const repo = erng.pick(estate.repos);
-      const branch = erng.chance(0.9) ? erng.pick([...repo.branches]) : `feature/f-${erng.int(1000)}`;
-      const base = `${repo.host}/${repo.path}`;
-      return {
-        kind: "git.ref",
-        provider: "github",
-        deliveryId: `d-${k}`,
-        repository: {
-          urls: [`https://${base}.git`, `git@${repo.host}:${repo.path}.git`, `git://${base}.git`, `https://${base}`],
-          fullName: repo.path,
-          defaultBranch: "main",
-        },
-        ref: `refs/heads/${branch}`,
-        refType: "branch",
-        refName: branch,
-        before: "1".repeat(40),
-        after: (k + 1).toString(16).padStart(40, "0"),
-        deleted: false,
-        created: false,
-      };
-    });
+  const pushEvents = (count: number) => pushEventsOf(estate, erng, count);
 
   // Same inputs, same outputs: naive and indexed plans agree before anything is timed.
   const cc = checkCounts(n);

@@ -44,7 +44,7 @@ import type { Clock } from "../src/ports/clock.js";
 import type { BuildRequest, Delivery, Store } from "../src/ports/store.js";
 import { Builds, sourceInputs } from "../src/runtime/builds.js";
 import { Planning, type Submitted } from "../src/runtime/planning.js";
-import { EXTERNAL_BASES, generateEstate, Rng } from "./estate.js";
+import { EXTERNAL_BASES, generateEstate, pushEvents as pushEventsOf, Rng } from "./estate.js";
 
 // ---------------------------------------------------------------------------
 // The full-scan path, as `src/runtime/planning.ts` had it before the estate was kept (planning parts only).
@@ -365,25 +365,7 @@ async function runSize(n: number) {
   const typical = externals[Math.floor(externals.length / 2)]!;
   const teams = estate.teamOutputs.map((x) => normalizeImageRef(x)).filter((x) => x.includes("/teambase-"));
   let seq = 0x10000;
-  const pushEvents = (count: number): GitRefEvent[] =>
-    Array.from({ length: count }, (_, k) => {
-      const repo = erng.pick(estate.repos);
-      const branch = erng.chance(0.9) ? erng.pick([...repo.branches]) : `feature/f-${erng.int(1000)}`;
-      const base = `${repo.host}/${repo.path}`;
-      return {
-        kind: "git.ref",
-        provider: "github",
-        deliveryId: `d-${k}`,
-        repository: { urls: [`https://${base}.git`, `git@${repo.host}:${repo.path}.git`, `git://${base}.git`, `https://${base}`], fullName: repo.path, defaultBranch: "main" },
-        ref: `refs/heads/${branch}`,
-        refType: "branch",
-        refName: branch,
-        before: "1".repeat(40),
-        after: (k + 1).toString(16).padStart(40, "0"),
-        deleted: false,
-        created: false,
-      };
-    });
+  const pushEvents = (count: number) => pushEventsOf(estate, erng, count);
   const imageEvents = (image: string, count: number) => Array.from({ length: count }, () => ({ image, digest: digestOf(seq++) }));
 
   // Same plans both ways, before anything is timed.

@@ -315,7 +315,6 @@ export class Builds {
       };
     } else if (strategyType === "Custom" && strategy?.customStrategy) {
       const custom = strategy.customStrategy;
-      if (custom.exposeDockerSocket === true) throw new ValidationError(`${what}: spec.strategy.customStrategy.exposeDockerSocket is always refused`);
       const pushSecret = config.spec.output?.pushSecret?.name;
       jobStrategy = {
         type: "Custom",

@@ -17,8 +17,8 @@
  *             builder stopped, and `stopped` records it Cancelled.
  */
 import type { Logger } from "pino";
-import type { BuilderJob, BuilderReport } from "../builder/job.js";
-import { isTerminal, type Build, type BuildInputs } from "../core/build.js";
+import type { BuilderJob } from "../builder/job.js";
+import { isTerminal, type Build } from "../core/build.js";
 import { CascadeError, ConflictError, NotFoundError, ValidationError } from "../core/errors.js";
 import { parseImageRef } from "../core/image-ref.js";
 import type { Clock } from "../ports/clock.js";
